@@ -1,0 +1,35 @@
+"""The three document kinds of a cell and their initial shape.
+
+Top-level containers exist from creation on, made once by the server (brief §2): two offline
+devices that each created ``members`` would conflict, and one map with everything under it would
+vanish from view. Offline edits only ever write inside these containers.
+"""
+
+from __future__ import annotations
+
+from automerge.core import ROOT, Document, ObjType, ScalarType
+
+SCHEMA_VERSION = 1
+
+KINDS: tuple[str, ...] = ("roster", "meetings", "tasks")
+
+# kind -> top-level map containers
+CONTAINERS: dict[str, tuple[str, ...]] = {
+    "roster": ("members", "positions"),
+    "meetings": ("meetings",),
+    "tasks": ("tasks",),
+}
+
+
+def new_document(kind: str, cell_id: str) -> Document:
+    """A fresh document of ``kind`` for ``cell_id``, at the current schema version."""
+    if kind not in CONTAINERS:
+        raise ValueError(f"unknown document kind {kind!r}")
+    doc = Document()
+    with doc.transaction() as tx:
+        tx.put(ROOT, "schema_version", ScalarType.Uint, SCHEMA_VERSION)
+        tx.put(ROOT, "kind", ScalarType.Str, kind)
+        tx.put(ROOT, "cell_id", ScalarType.Str, cell_id)
+        for name in CONTAINERS[kind]:
+            tx.put_object(ROOT, name, ObjType.Map)
+    return doc

@@ -1,0 +1,46 @@
+"""Run the sotay sync server: ``python server.py --demo`` serves a demo province on port 8080."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+import uvicorn
+
+from syncd.app import create_app
+from syncd.limits import Limits
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description="sotay sync server (automerge-repo protocol v1 at ws://HOST:PORT/sync)"
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=8080, help="port (0 picks a free one)")
+    parser.add_argument(
+        "--data-dir", type=Path, default=Path("data"), help="folder for the SQLite store"
+    )
+    parser.add_argument(
+        "--demo", action="store_true", help="seed a demo province and write DATA_DIR/demo.json"
+    )
+    parser.add_argument("--log-level", default="info")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
+    limits = Limits()
+    app = create_app(args.data_dir, limits=limits, demo=args.demo)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        # Our own check answers oversize frames with an error message first; uvicorn's hard
+        # cap is a backstop above it.
+        ws_max_size=limits.max_frame_bytes * 2,
+        ws_ping_interval=20,
+        ws_ping_timeout=20,
+    )
+
+
+if __name__ == "__main__":
+    main()

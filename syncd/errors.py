@@ -1,0 +1,75 @@
+"""Errors that cross module boundaries, each with a stable code and words for people.
+
+The code is what programs match on; the Vietnamese message comes first because the people who read
+these are cell secretaries and district staff.
+"""
+
+from __future__ import annotations
+
+
+class SotayError(Exception):
+    """Base for every refusal the server explains to a peer or an HTTP client."""
+
+    code: str = "internal"
+    message_vi: str = "Lỗi hệ thống."
+    message_en: str = "Internal error."
+
+    def __init__(self, detail: str = "", *, code: str | None = None) -> None:
+        if code is not None:
+            self.code = code
+        self.detail = detail
+        super().__init__(f"{self.code}: {detail or self.message_en}")
+
+    def as_text(self) -> str:
+        """One line for the automerge-repo ``error`` message, which carries a single string."""
+        suffix = f" ({self.detail})" if self.detail else ""
+        return f"[{self.code}] {self.message_vi} / {self.message_en}{suffix}"
+
+    def as_json(self) -> dict[str, dict[str, str]]:
+        return {
+            "error": {
+                "code": self.code,
+                "message_vi": self.message_vi,
+                "message_en": self.message_en + (f" ({self.detail})" if self.detail else ""),
+            }
+        }
+
+
+class ProtocolError(SotayError):
+    """The peer broke the wire protocol; the connection is closed after telling it why."""
+
+    code = "protocol_error"
+    message_vi = "Thông điệp đồng bộ không hợp lệ."
+    message_en = "Invalid sync message."
+
+
+class FrameTooLarge(ProtocolError):
+    code = "frame_too_large"
+    message_vi = "Gói dữ liệu vượt quá giới hạn kích thước."
+    message_en = "Frame exceeds the size limit."
+
+
+class RateLimited(ProtocolError):
+    code = "rate_limited"
+    message_vi = "Gửi quá nhiều thông điệp trong thời gian ngắn."
+    message_en = "Too many messages in a short time."
+
+
+class TooManyDocuments(ProtocolError):
+    code = "too_many_documents"
+    message_vi = "Kết nối mở quá nhiều tài liệu."
+    message_en = "Too many documents open on one connection."
+
+
+class CorruptSyncData(ProtocolError):
+    code = "corrupt_sync_data"
+    message_vi = "Dữ liệu đồng bộ bị hỏng."
+    message_en = "Corrupt Automerge sync data."
+
+
+class ChangeRejected(SotayError):
+    """A policy refused a change; the connection stays open, the (peer, doc) pair is blocked."""
+
+    code = "change_rejected"
+    message_vi = "Thay đổi bị từ chối."
+    message_en = "Change rejected."

@@ -1,0 +1,24 @@
+"""Explicit limits on what one connection may send; documented in README.md ("Limits")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Limits:
+    # A whole cell document's first sync travels as one frame; 8 MiB holds years of minutes text.
+    max_frame_bytes: int = 8 * 1024 * 1024
+    # A district official syncs every cell below the district: a few hundred cells x 3 kinds.
+    max_documents_per_connection: int = 5_000
+    # Token bucket per connection. A normal catch-up is a handful of frames per document; a sync
+    # ping-pong runs at ~1,400 frames/s, which this stops.
+    frames_per_second: float = 400.0
+    frame_burst: int = 2_000
+    # Seconds a join may take after the upgrade before the connection is dropped.
+    join_timeout_s: float = 10.0
+    # A document with no connected peer stays in memory this long before it is unloaded.
+    idle_unload_s: float = 60.0
+    # Appended changes above which a document is compacted into a snapshot.
+    compact_after_changes: int = 200
+    compact_interval_s: float = 5.0

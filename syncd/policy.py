@@ -1,0 +1,76 @@
+"""The permission seam: one object answers "may read this document" and "may apply this change".
+
+The server asks before it shows a document to a peer and before it touches the canonical copy. The
+real rules (party hierarchy, roles, per-path write rules) replace ``AllowAll``; the call sites stay.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from automerge.core import Document
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is on the other end of a session. Comes from the credential, never from senderId."""
+
+    principal_id: str
+    member_id: str | None = None
+    device_id: str | None = None
+    roles: tuple[tuple[str, str], ...] = field(default=())  # (role, unit_id)
+
+    @classmethod
+    def anonymous(cls) -> Principal:
+        return cls(principal_id="anonymous")
+
+    @classmethod
+    def server(cls) -> Principal:
+        return cls(principal_id="server")
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    rule: str = ""
+    reason_vi: str = ""
+    reason_en: str = ""
+
+    @classmethod
+    def allow(cls) -> Decision:
+        return cls(True)
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """What the registry knows of a document; ``None`` fields for documents peers created."""
+
+    document_id: str
+    kind: str | None = None
+    unit_id: str | None = None
+
+
+class Policy(Protocol):
+    def may_read(self, principal: Principal, info: DocumentInfo) -> bool: ...
+
+    def may_create(self, principal: Principal, document_id: str) -> bool: ...
+
+    def may_apply(
+        self, principal: Principal, info: DocumentInfo, before: Document, after: Document
+    ) -> Decision: ...
+
+
+class AllowAll:
+    """Every peer reads and writes everything. Only until the permissions issue lands."""
+
+    def may_read(self, principal: Principal, info: DocumentInfo) -> bool:
+        return True
+
+    def may_create(self, principal: Principal, document_id: str) -> bool:
+        return True
+
+    def may_apply(
+        self, principal: Principal, info: DocumentInfo, before: Document, after: Document
+    ) -> Decision:
+        return Decision.allow()

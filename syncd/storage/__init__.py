@@ -1,0 +1,1 @@
+"""Storage adapters. ``base`` holds the interface; ``sqlite`` is the default, embedded adapter."""

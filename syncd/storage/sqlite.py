@@ -1,0 +1,193 @@
+"""Default storage: one SQLite file through aiosqlite, WAL journal, synchronous=FULL.
+
+FULL (not NORMAL) because the contract is "committed before any reply advertises it", and that
+must hold across a power cut, not only a killed process. One connection serialises all writes,
+which is what SQLite wants anyway.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiosqlite
+
+from syncd.policy import DocumentInfo
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS documents (
+    document_id TEXT PRIMARY KEY,
+    kind        TEXT,
+    unit_id     TEXT,
+    created_at  TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS documents_by_unit ON documents(unit_id);
+CREATE TABLE IF NOT EXISTS snapshots (
+    document_id TEXT PRIMARY KEY REFERENCES documents(document_id),
+    data        BLOB NOT NULL,
+    upto_seq    INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS changes (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    document_id TEXT NOT NULL REFERENCES documents(document_id),
+    data        BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS changes_by_document ON changes(document_id, seq);
+CREATE TABLE IF NOT EXISTS units (
+    unit_id   TEXT PRIMARY KEY,
+    parent_id TEXT REFERENCES units(unit_id),
+    level     TEXT NOT NULL,
+    name      TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS units_by_parent ON units(parent_id);
+"""
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class Database:
+    """The one aiosqlite connection of a server process, with the schema applied."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+
+    @classmethod
+    async def open(cls, path: Path) -> Database:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(path, isolation_level=None)
+        await conn.execute("PRAGMA journal_mode=WAL")
+        await conn.execute("PRAGMA synchronous=FULL")
+        await conn.execute("PRAGMA foreign_keys=ON")
+        await conn.execute("PRAGMA busy_timeout=5000")
+        await conn.executescript(_SCHEMA)
+        await conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        db = cls(conn, path)
+        await db._ensure_storage_id()
+        return db
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+    async def _ensure_storage_id(self) -> None:
+        async with self.conn.execute("SELECT value FROM meta WHERE key='storage_id'") as cur:
+            row = await cur.fetchone()
+        if row is None:
+            await self.conn.execute(
+                "INSERT INTO meta(key, value) VALUES('storage_id', ?)", (secrets.token_hex(16),)
+            )
+
+    async def storage_id(self) -> str:
+        async with self.conn.execute("SELECT value FROM meta WHERE key='storage_id'") as cur:
+            row = await cur.fetchone()
+        assert row is not None
+        return str(row[0])
+
+    async def transaction(self, statements: list[tuple[str, tuple]]) -> None:
+        """Run statements in one IMMEDIATE transaction; rolled back whole on any error."""
+        await self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            for sql, params in statements:
+                await self.conn.execute(sql, params)
+        except BaseException:
+            await self.conn.execute("ROLLBACK")
+            raise
+        await self.conn.execute("COMMIT")
+
+
+class SqliteDocumentStore:
+    """Automerge documents as snapshot + append-only change log (see storage.base)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def info(self, document_id: str) -> DocumentInfo | None:
+        async with self.db.conn.execute(
+            "SELECT kind, unit_id FROM documents WHERE document_id=?", (document_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return None if row is None else DocumentInfo(document_id, row[0], row[1])
+
+    async def load(self, document_id: str) -> bytes | None:
+        if await self.info(document_id) is None:
+            return None
+        parts: list[bytes] = []
+        async with self.db.conn.execute(
+            "SELECT data FROM snapshots WHERE document_id=?", (document_id,)
+        ) as cur:
+            row = await cur.fetchone()
+            if row is not None:
+                parts.append(row[0])
+        async with self.db.conn.execute(
+            "SELECT data FROM changes WHERE document_id=? ORDER BY seq", (document_id,)
+        ) as cur:
+            parts.extend([r[0] async for r in cur])
+        return b"".join(parts)
+
+    async def create(self, info: DocumentInfo, changes: list[bytes]) -> None:
+        await self.db.transaction(
+            [
+                (
+                    "INSERT INTO documents(document_id, kind, unit_id, created_at) "
+                    "VALUES(?, ?, ?, ?)",
+                    (info.document_id, info.kind, info.unit_id, _now()),
+                ),
+                *self._inserts(info.document_id, changes),
+            ]
+        )
+
+    async def append(self, document_id: str, changes: list[bytes]) -> None:
+        if changes:
+            await self.db.transaction(self._inserts(document_id, changes))
+
+    @staticmethod
+    def _inserts(document_id: str, changes: list[bytes]) -> list[tuple[str, tuple]]:
+        sql = "INSERT INTO changes(document_id, data) VALUES(?, ?)"
+        return [(sql, (document_id, c)) for c in changes]
+
+    async def last_seq(self, document_id: str) -> int:
+        async with self.db.conn.execute(
+            "SELECT COALESCE(MAX(seq), 0) FROM changes WHERE document_id=?", (document_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def compact(self, document_id: str, snapshot: bytes, upto_seq: int) -> None:
+        await self.db.transaction(
+            [
+                (
+                    "INSERT INTO snapshots(document_id, data, upto_seq) VALUES(?, ?, ?) "
+                    "ON CONFLICT(document_id) DO UPDATE SET data=excluded.data, "
+                    "upto_seq=excluded.upto_seq",
+                    (document_id, snapshot, upto_seq),
+                ),
+                ("DELETE FROM changes WHERE document_id=? AND seq<=?", (document_id, upto_seq)),
+            ]
+        )
+
+    async def needing_compaction(self, min_changes: int) -> list[str]:
+        async with self.db.conn.execute(
+            "SELECT document_id FROM changes GROUP BY document_id HAVING COUNT(*) >= ?",
+            (min_changes,),
+        ) as cur:
+            return [r[0] async for r in cur]
+
+    async def counts(self, document_id: str) -> tuple[int, bool]:
+        """(appended changes, has snapshot): for tests and the health page."""
+        async with self.db.conn.execute(
+            "SELECT COUNT(*), (SELECT COUNT(*) FROM snapshots WHERE document_id=?) "
+            "FROM changes WHERE document_id=?",
+            (document_id, document_id),
+        ) as cur:
+            row = await cur.fetchone()
+        assert row is not None
+        return int(row[0]), bool(row[1])
