@@ -24,10 +24,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--demo", action="store_true", help="seed a demo province and write DATA_DIR/demo.json"
     )
+    parser.add_argument(
+        "--max-frame-bytes",
+        type=int,
+        default=Limits.max_frame_bytes,
+        help="largest websocket frame accepted (bytes); larger ones get an error and a close",
+    )
+    parser.add_argument(
+        "--compact-after",
+        type=int,
+        default=Limits.compact_after_changes,
+        help="appended changes after which a document is folded into a snapshot",
+    )
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
-    limits = Limits()
+    limits = Limits(max_frame_bytes=args.max_frame_bytes, compact_after_changes=args.compact_after)
     app = create_app(args.data_dir, limits=limits, demo=args.demo)
     uvicorn.run(
         app,

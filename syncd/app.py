@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
 from syncd.demo import seed_demo
+from syncd.document_id import is_document_id
 from syncd.hub import DocumentHub
 from syncd.limits import Limits
 from syncd.policy import AllowAll, Policy
@@ -27,6 +28,33 @@ async def health(request: Request) -> JSONResponse:
     hub: DocumentHub = request.app.state.hub
     return JSONResponse(
         {"status": "ok", "peer_id": hub.peer_id, "loaded_documents": hub.loaded_documents}
+    )
+
+
+async def document_state(request: Request) -> JSONResponse:
+    """Heads and storage figures of one document: lets tools see what the server has accepted."""
+    hub: DocumentHub = request.app.state.hub
+    doc_id = request.path_params["document_id"]
+    doc = await hub.snapshot(doc_id) if is_document_id(doc_id) else None
+    if doc is None:
+        return JSONResponse(
+            {
+                "error": {
+                    "code": "document_not_found",
+                    "message_vi": "Không tìm thấy tài liệu.",
+                    "message_en": "Document not found.",
+                }
+            },
+            status_code=404,
+        )
+    stored, has_snapshot = await request.app.state.store.counts(doc_id)
+    return JSONResponse(
+        {
+            "document_id": doc_id,
+            "heads": sorted(h.hex() for h in doc.get_heads()),
+            "appended_changes": stored,
+            "has_snapshot": has_snapshot,
+        }
     )
 
 
@@ -61,6 +89,10 @@ def create_app(
             await db.close()
 
     return Starlette(
-        routes=[Route("/api/health", health), WebSocketRoute("/sync", sync_endpoint)],
+        routes=[
+            Route("/api/health", health),
+            Route("/api/documents/{document_id}", document_state),
+            WebSocketRoute("/sync", sync_endpoint),
+        ],
         lifespan=lifespan,
     )
