@@ -36,6 +36,12 @@ def main(argv: list[str] | None = None) -> None:
         default=Limits.compact_after_changes,
         help="appended changes after which a document is folded into a snapshot",
     )
+    parser.add_argument(
+        "--compact-interval",
+        type=float,
+        default=Limits.compact_interval_s,
+        help="seconds between compaction rounds",
+    )
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")

@@ -1,0 +1,40 @@
+# Two commands do all the set-up on a fresh machine:
+#   make run    - the sync server with demo data on an embedded SQLite file (ws://127.0.0.1:8080/sync)
+#   make test   - lint and the whole test suite (Python + stock JS automerge-repo clients)
+# Both create the virtualenv and install what they need on first use.
+
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+NODE_STAMP := tests/interop/node_modules/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8080
+DATA_DIR ?= data
+
+.PHONY: run test lint install soak clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[server,dev]'
+	touch $(STAMP)
+
+$(NODE_STAMP): tests/interop/package.json tests/interop/package-lock.json
+	cd tests/interop && npm ci --no-audit --no-fund
+	touch $(NODE_STAMP)
+
+install: $(STAMP) $(NODE_STAMP)
+
+run: $(STAMP)
+	$(PY) server.py --demo --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: install lint
+	$(PY) -m pytest -q
+
+clean:
+	rm -rf $(VENV) tests/interop/node_modules $(DATA_DIR) .pytest_cache .ruff_cache .hypothesis
