@@ -9,27 +9,20 @@ from __future__ import annotations
 
 from automerge.core import ROOT, Document, ObjType, ScalarType
 
-SCHEMA_VERSION = 1
+from schema.migrations import CONTAINERS, CURRENT_VERSION
 
 KINDS: tuple[str, ...] = ("roster", "meetings", "tasks")
 
-# kind -> top-level map containers
-CONTAINERS: dict[str, tuple[str, ...]] = {
-    "roster": ("members", "positions"),
-    "meetings": ("meetings",),
-    "tasks": ("tasks",),
-}
 
-
-def new_document(kind: str, cell_id: str) -> Document:
-    """A fresh document of ``kind`` for ``cell_id``, at the current schema version."""
-    if kind not in CONTAINERS:
+def new_document(kind: str, cell_id: str, version: int = CURRENT_VERSION) -> Document:
+    """A fresh document of ``kind`` for ``cell_id`` (older ``version`` only for tests)."""
+    if kind not in KINDS:
         raise ValueError(f"unknown document kind {kind!r}")
     doc = Document()
     with doc.transaction() as tx:
-        tx.put(ROOT, "schema_version", ScalarType.Uint, SCHEMA_VERSION)
+        tx.put(ROOT, "schema_version", ScalarType.Uint, version)
         tx.put(ROOT, "kind", ScalarType.Str, kind)
         tx.put(ROOT, "cell_id", ScalarType.Str, cell_id)
-        for name in CONTAINERS[kind]:
+        for name in CONTAINERS[version][kind]:
             tx.put_object(ROOT, name, ObjType.Map)
     return doc

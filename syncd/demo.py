@@ -1,7 +1,7 @@
 """Demo data: a small province with plausible Vietnamese cells, for trying the server and for tests.
 
-Seeding is idempotent: a data dir that already holds the demo is left as it is and its
-``demo.json`` rewritten from the registry.
+Written through the schema's own operations, so the demo is valid data that devices can edit.
+Seeding is idempotent: a data dir that already holds the demo keeps it; ``demo.json`` is rewritten.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import random
 from pathlib import Path
 from typing import Any
 
-from automerge.core import ROOT, ObjType, ScalarType
+from automerge.core import Document
 
+from schema import meetings, roster, tasks
 from syncd.document_id import to_url
 from syncd.hub import DocumentHub
 from syncd.registry import Registry
@@ -20,137 +21,109 @@ from syncd.registry import Registry
 PROVINCE = ("p-hg", "Đảng bộ tỉnh Hà Giang")
 DISTRICTS = [("d-dv", "Đảng bộ huyện Đồng Văn"), ("d-mv", "Đảng bộ huyện Mèo Vạc")]
 GRASSROOTS = {
-    "d-dv": [("g-dv-pb", "Đảng bộ xã Phố Bảng"), ("g-dv-ll", "Đảng bộ xã Lũng Cú")],
-    "d-mv": [("g-mv-tt", "Đảng bộ thị trấn Mèo Vạc"), ("g-mv-ss", "Đảng bộ xã Sơn Vĩ")],
+    "d-dv": [("g-dv-pb", "Đảng bộ xã Phố Bảng"), ("g-dv-lc", "Đảng bộ xã Lũng Cú")],
+    "d-mv": [("g-mv-tt", "Đảng bộ thị trấn Mèo Vạc"), ("g-mv-sv", "Đảng bộ xã Sơn Vĩ")],
 }
 CELLS = {
     "g-dv-pb": [("c-dv-pb-1", "Chi bộ thôn Phố Trồ"), ("c-dv-pb-2", "Chi bộ thôn Lũng Phìn")],
-    "g-dv-ll": [("c-dv-ll-1", "Chi bộ thôn Lô Lô Chải")],
+    "g-dv-lc": [("c-dv-lc-1", "Chi bộ thôn Lô Lô Chải")],
     "g-mv-tt": [("c-mv-tt-1", "Chi bộ tổ dân phố 1"), ("c-mv-tt-2", "Chi bộ tổ dân phố 2")],
-    "g-mv-ss": [("c-mv-ss-1", "Chi bộ thôn Lũng Hẩu")],
+    "g-mv-sv": [("c-mv-sv-1", "Chi bộ thôn Lũng Hẩu")],
 }
 SURNAMES = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vàng", "Giàng", "Sùng", "Lò", "Thào"]
 MIDDLE = ["Văn", "Thị", "Mí", "Seo", "Thị Thu", "Đức", "Minh"]
 GIVEN = ["Hùng", "Lan", "Sính", "Chứ", "Mai", "Dũng", "Pà", "Hoa", "Tuấn", "Chúng", "Hạnh", "Vần"]
-AGENDAS = [
-    "Sinh hoạt chi bộ thường kỳ tháng {m}: kiểm điểm công tác tháng, triển khai nhiệm vụ tháng tới",
-    "Sinh hoạt chuyên đề: học tập và làm theo tư tưởng, đạo đức, phong cách Hồ Chí Minh",
-]
+ETHNICITIES = ["Mông", "Tày", "Dao", "Kinh", "Lô Lô", "Giáy"]
+AGENDAS = {
+    "regular": "Sinh hoạt chi bộ thường kỳ tháng {m}: kiểm điểm công tác tháng, "
+    "triển khai nhiệm vụ tháng tới",
+    "thematic": "Sinh hoạt chuyên đề: học tập và làm theo tư tưởng, đạo đức, "
+    "phong cách Hồ Chí Minh",
+}
 TASKS = [
     "Vận động bà con tiêm phòng cho đàn gia súc",
     "Rà soát hộ nghèo, cận nghèo của thôn",
     "Thu đảng phí quý IV",
     "Tuyên truyền phòng chống cháy rừng mùa khô",
 ]
+RESOLUTIONS = [
+    ("Nghị quyết Đại hội Đảng bộ tỉnh lần thứ XVIII", "01-NQ/ĐH"),
+    ("Nghị quyết về phát triển kinh tế nông nghiệp hàng hóa", "05-NQ/TU"),
+]
 
 
-def _put_scalar(tx: Any, obj: bytes, key: str, value: Any) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool):
-        tx.put(obj, key, ScalarType.Boolean, value)
-    elif isinstance(value, int):
-        tx.put(obj, key, ScalarType.Int, value)
-    else:
-        tx.put(obj, key, ScalarType.Str, str(value))
-
-
-def _put_map(tx: Any, parent: bytes, key: str, fields: dict[str, Any]) -> bytes:
-    obj = tx.put_object(parent, key, ObjType.Map)
-    for k, v in fields.items():
-        if isinstance(v, dict):
-            _put_map(tx, obj, k, v)
-        elif isinstance(v, list):
-            lst = tx.put_object(obj, k, ObjType.List)
-            for i, item in enumerate(v):
-                inner = tx.insert_object(lst, i, ObjType.Map)
-                for ik, iv in item.items():
-                    _put_scalar(tx, inner, ik, iv)
-        else:
-            _put_scalar(tx, obj, k, v)
-    return obj
-
-
-def _members(rng: random.Random, cell_id: str, count: int) -> list[dict[str, Any]]:
-    people = []
-    for i in range(count):
-        full = rng.random() < 0.8
-        joined_year = rng.randint(1990, 2024)
-        member: dict[str, Any] = {
-            "full_name": f"{rng.choice(SURNAMES)} {rng.choice(MIDDLE)} {rng.choice(GIVEN)}",
-            "card_number": f"{rng.randint(10, 99)}.{rng.randint(100000, 999999)}" if full else None,
-            "birth_date": f"{rng.randint(1950, 2000)}-{rng.randint(1, 12):02d}-"
-            f"{rng.randint(1, 28):02d}",
-            "gender": rng.choice(["male", "female"]),
-            "joined_date": f"{joined_year}-{rng.randint(1, 12):02d}-03",
-            "official_date": f"{joined_year + 1}-{rng.randint(1, 12):02d}-03" if full else None,
-            "status": "full" if full else "probationary",
-            "phone": f"09{rng.randint(10000000, 99999999)}",
-            "residence": {"registered": rng.random() < 0.2, "place": "Thôn Phố Trồ"},
-            "status_history": [
-                {
-                    "date": f"{joined_year}-01-03",
-                    "status": "probationary",
-                    "reason": "Kết nạp đảng viên",
-                    "by": "bi-thu",
-                }
-            ],
-        }
-        people.append({"id": f"{cell_id}-m{i + 1:02d}", **member})
-    return people
+def _member_data(rng: random.Random, full: bool) -> tuple[dict[str, Any], str]:
+    born = rng.randint(1950, 1995)
+    joined = rng.randint(born + 18, 2024)
+    data: dict[str, Any] = {
+        "full_name": f"{rng.choice(SURNAMES)} {rng.choice(MIDDLE)} {rng.choice(GIVEN)}",
+        "birth_date": f"{born}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+        "gender": rng.choice(["male", "female"]),
+        "ethnicity": rng.choice(ETHNICITIES),
+        "joined_date": f"{joined}-03-{rng.randint(1, 28):02d}",
+        "phone": f"09{rng.randint(10000000, 99999999)}",
+        "residence": {"registered": rng.random() < 0.2, "place": "Thôn Phố Trồ"},
+    }
+    if full:
+        data["card_number"] = f"{rng.randint(10, 99)}.{rng.randint(100000, 999999)}"
+        data["official_date"] = f"{joined + 1}-03-{rng.randint(1, 28):02d}"
+    return data, "full" if full else "probationary"
 
 
 async def _fill_cell(hub: DocumentHub, cell_id: str, docs: dict[str, str], rng: random.Random):
-    members = _members(rng, cell_id, rng.randint(8, 14))
-    secretary, deputy = members[0]["id"], members[1]["id"]
+    ids = [f"{cell_id}-m{i + 1:02d}" for i in range(rng.randint(8, 14))]
 
-    def roster(tx: Any) -> None:
-        members_obj = tx.get(ROOT, "members")[1]
-        for m in members:
-            _put_map(tx, members_obj, m["id"], {k: v for k, v in m.items() if k != "id"})
-        positions = tx.get(ROOT, "positions")[1]
-        tx.put(positions, "secretary", ScalarType.Str, secretary)
-        tx.put(positions, "deputy", ScalarType.Str, deputy)
+    def fill_roster(doc: Document) -> None:
+        for i, member_id in enumerate(ids):
+            data, status = _member_data(rng, full=i < 2 or rng.random() < 0.8)
+            roster.add_member(doc, member_id, data, status=status, by="demo")
+        roster.set_position(doc, "secretary", ids[0])
+        roster.set_position(doc, "deputy", ids[1])
+        roster.change_status(
+            doc, ids[-1], "deceased", reason="Từ trần do bệnh", by=ids[0], date="2026-08-14"
+        )
 
-    def meetings(tx: Any) -> None:
-        container = tx.get(ROOT, "meetings")[1]
+    def fill_meetings(doc: Document) -> None:
         for month in (9, 10, 11):
-            meeting = _put_map(
-                tx,
-                container,
-                f"{cell_id}-hop-2026-{month:02d}",
-                {
-                    "date": f"2026-{month:02d}-05",
-                    "kind": "regular" if month != 10 else "thematic",
-                    "agenda": AGENDAS[month == 10].format(m=month),
-                    "attendance": {
-                        m["id"]: rng.choice(["present"] * 8 + ["excused", "absent"])
-                        for m in members
-                    },
-                },
+            meeting_id = f"{cell_id}-hop-2026-{month:02d}"
+            kind = "thematic" if month == 10 else "regular"
+            meetings.schedule_meeting(
+                doc,
+                meeting_id,
+                date=f"2026-{month:02d}-05",
+                kind=kind,
+                agenda=AGENDAS[kind].format(m=month),
+                by=ids[0],
             )
-            minutes = tx.put_object(meeting, "minutes", ObjType.Text)
-            tx.splice_text(minutes, 0, 0, f"Biên bản sinh hoạt chi bộ tháng {month}/2026. ")
+            for member_id in ids[:-1]:
+                value = rng.choice(["present"] * 8 + ["excused", "absent"])
+                meetings.record_attendance(doc, meeting_id, member_id, value, members=set(ids))
+            meetings.edit_minutes(
+                doc, meeting_id, 0, 0, f"Biên bản sinh hoạt chi bộ tháng {month}/2026.\n"
+            )
+            title, number = rng.choice(RESOLUTIONS)
+            meetings.add_resolution(
+                doc, meeting_id, title=title, number=number, studied_date=f"2026-{month:02d}-05"
+            )
 
-    def tasks(tx: Any) -> None:
-        container = tx.get(ROOT, "tasks")[1]
+    def fill_tasks(doc: Document) -> None:
         for i, title in enumerate(rng.sample(TASKS, 3)):
-            _put_map(
-                tx,
-                container,
-                f"{cell_id}-viec-{i + 1}",
-                {
-                    "title": title,
-                    "assignee": rng.choice(members[2:])["id"],
-                    "assigned_by": secretary,
-                    "due_date": f"2026-12-{10 + i * 5:02d}",
-                    "status": rng.choice(["open", "in_progress"]),
-                },
+            task_id = f"{cell_id}-viec-{i + 1}"
+            tasks.assign_task(
+                doc,
+                task_id,
+                title=title,
+                assignee=rng.choice(ids[2:-1]),
+                assigned_by=ids[0],
+                current_members=set(ids[:-1]),
+                due_date=f"2026-12-{10 + i * 5:02d}",
             )
+            if i == 0:
+                tasks.set_status(doc, task_id, "in_progress")
 
-    await hub.change(docs["roster"], roster)
-    await hub.change(docs["meetings"], meetings)
-    await hub.change(docs["tasks"], tasks)
+    await hub.change(docs["roster"], fill_roster)
+    await hub.change(docs["meetings"], fill_meetings)
+    await hub.change(docs["tasks"], fill_tasks)
 
 
 async def seed_demo(registry: Registry, hub: DocumentHub, data_dir: Path) -> dict[str, Any]:

@@ -6,33 +6,7 @@ these are cell secretaries and district staff.
 
 from __future__ import annotations
 
-
-class SotayError(Exception):
-    """Base for every refusal the server explains to a peer or an HTTP client."""
-
-    code: str = "internal"
-    message_vi: str = "Lỗi hệ thống."
-    message_en: str = "Internal error."
-
-    def __init__(self, detail: str = "", *, code: str | None = None) -> None:
-        if code is not None:
-            self.code = code
-        self.detail = detail
-        super().__init__(f"{self.code}: {detail or self.message_en}")
-
-    def as_text(self) -> str:
-        """One line for the automerge-repo ``error`` message, which carries a single string."""
-        suffix = f" ({self.detail})" if self.detail else ""
-        return f"[{self.code}] {self.message_vi} / {self.message_en}{suffix}"
-
-    def as_json(self) -> dict[str, dict[str, str]]:
-        return {
-            "error": {
-                "code": self.code,
-                "message_vi": self.message_vi,
-                "message_en": self.message_en + (f" ({self.detail})" if self.detail else ""),
-            }
-        }
+from schema.errors import SotayError
 
 
 class ProtocolError(SotayError):

@@ -18,6 +18,7 @@ from typing import Protocol
 
 from automerge.core import Document
 
+from schema.migrations import migrate
 from syncd import messages as wire
 from syncd.errors import ChangeRejected, TooManyDocuments
 from syncd.limits import Limits
@@ -102,8 +103,13 @@ class DocumentHub:
             if info is None:
                 return None
             stored = await self.store.load(doc_id)
-            entry.live = LiveDocument.load(doc_id, stored or b"")
-            entry.info = info
+            live = LiveDocument.load(doc_id, stored or b"")
+            if info.kind is not None:
+                # Schema migrations run here, once, on the server (schema/migrations.py).
+                before = live.doc.get_heads()
+                if migrate(live.doc):
+                    await self.store.append(doc_id, [c.bytes for c in live.doc.get_changes(before)])
+            entry.live, entry.info = live, info
         return entry.live
 
     @property
@@ -202,8 +208,8 @@ class DocumentHub:
                     )
                 )
 
-    async def change(self, doc_id: str, edit: Callable[[object], None]) -> list[bytes]:
-        """A server-side edit, stored and fanned out like any peer's."""
+    async def change(self, doc_id: str, edit: Callable[[Document], object]) -> list[bytes]:
+        """A server-side edit of the canonical document, stored and fanned out like a peer's."""
         async with self._locked(doc_id) as entry:
             live = await self._open(entry, doc_id)
             if live is None:

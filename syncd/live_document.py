@@ -85,9 +85,8 @@ class LiveDocument:
         msg = self.doc.generate_sync_message(self.sync_states.setdefault(peer, SyncState()))
         return None if msg is None else msg.encode()
 
-    def change(self, edit: Callable[[object], None]) -> list[bytes]:
+    def change(self, edit: Callable[[Document], object]) -> list[bytes]:
         """A server-side edit (migrations, demo data, tests). Returns the new change bytes."""
         before = self.doc.get_heads()
-        with self.doc.transaction() as tx:
-            edit(tx)
+        edit(self.doc)
         return [c.bytes for c in self.doc.get_changes(before)]

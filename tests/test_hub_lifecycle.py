@@ -32,6 +32,11 @@ class _Peer:
         self.sent.append(cbor2.loads(frame))
 
 
+def _put_x(doc: Document) -> None:
+    with doc.transaction() as tx:
+        tx.put(ROOT, "x", ScalarType.Int, 1)
+
+
 async def test_documents_load_on_demand_and_unload_when_idle(tmp_path: Path) -> None:
     db = await Database.open(tmp_path / "s.sqlite3")
     try:
@@ -43,7 +48,7 @@ async def test_documents_load_on_demand_and_unload_when_idle(tmp_path: Path) -> 
         docs = await registry.register_cell("c", "g", "Chi bộ")
         hub = DocumentHub(store, AllowAll(), Limits(idle_unload_s=60), "server")
         assert hub.loaded_documents == 0
-        await hub.change(docs["roster"], lambda tx: tx.put(ROOT, "x", ScalarType.Int, 1))
+        await hub.change(docs["roster"], _put_x)
         assert hub.loaded_documents == 1
 
         peer = _Peer(1)

@@ -1,0 +1,57 @@
+"""Schema versions and the migrations between them.
+
+Migrations run once, on the server, when it loads a document older than ``CURRENT_VERSION``; the
+result syncs to every device like any edit. Devices never migrate: a container made by an offline
+edit on two phones would conflict (brief §2). An older client keeps working on a newer document:
+it reads the fields it knows, writes key by key, and so preserves the ones it does not know.
+
+v1: the first release.
+v2: roster gains ``transfers`` (chuyển sinh hoạt papers) and members an optional ``ethnicity``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from automerge.core import ROOT, Document, ObjType, ScalarType
+
+from schema.automerge_io import get_obj, scalar, schema_version
+
+CURRENT_VERSION = 2
+
+
+def _v1_to_v2(tx: Any, kind: str) -> None:
+    if kind == "roster" and get_obj(tx, ROOT, "transfers") is None:
+        tx.put_object(ROOT, "transfers", ObjType.Map)
+
+
+MIGRATIONS: dict[int, Callable[[Any, str], None]] = {1: _v1_to_v2}
+
+# Containers per kind at each version: what new_document builds at that version.
+CONTAINERS: dict[int, dict[str, tuple[str, ...]]] = {
+    1: {"roster": ("members", "positions"), "meetings": ("meetings",), "tasks": ("tasks",)},
+    2: {
+        "roster": ("members", "positions", "transfers"),
+        "meetings": ("meetings",),
+        "tasks": ("tasks",),
+    },
+}
+
+
+def needs_migration(doc: Document) -> bool:
+    return 0 < schema_version(doc) < CURRENT_VERSION
+
+
+def migrate(doc: Document) -> bool:
+    """Bring ``doc`` to CURRENT_VERSION in one transaction; False if it was already there."""
+    version = schema_version(doc)
+    kind = scalar(doc, ROOT, "kind")
+    if not 0 < version < CURRENT_VERSION or not isinstance(kind, str):
+        return False
+    with doc.transaction() as tx:
+        while version < CURRENT_VERSION:
+            MIGRATIONS[version](tx, kind)
+            version += 1
+        tx.put(ROOT, "schema_version", ScalarType.Uint, version)
+    return True
