@@ -1,0 +1,206 @@
+#!/usr/bin/env node
+// A stock automerge-repo 2.5 client, driven by tests/test_interop_js.py.
+//
+// Each sub-command prints its result as ONE JSON line on stdout (`watch` first prints a
+// {"ready": true} line) and exits 0; on any failure it prints {"error": ...} and exits 1.
+// Every wait is bounded by a hard timeout that kills the process (SOTAY_INTEROP_TIMEOUT_MS).
+//
+//   node client.mjs create      <wsUrl> <httpUrl>
+//   node client.mjs find        <wsUrl> <automergeUrl>
+//   node client.mjs watch       <wsUrl> <automergeUrl> <key> <expectedValue>
+//   node client.mjs unavailable <wsUrl> <automergeUrl>
+//
+// No storage adapter: the server is the only place a document can come from.
+
+import { performance } from "node:perf_hooks"
+import { Repo, decodeHeads, isImmutableString } from "@automerge/automerge-repo"
+import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket"
+
+const TIMEOUT_MS = Number(process.env.SOTAY_INTEROP_TIMEOUT_MS || 15000)
+const POLL_MS = 50
+
+// performance.now() counts from the start of the process.
+const now = () => performance.now()
+const round = ms => Math.round(ms * 10) / 10
+
+// Automerge gives `uint` scalars (e.g. the server's schema_version) to JS as BigInt, which
+// JSON.stringify refuses; print them as numbers (as strings if beyond 2^53).
+const toJson = obj =>
+  JSON.stringify(obj, (_key, value) =>
+    typeof value === "bigint"
+      ? Number.isSafeInteger(Number(value))
+        ? Number(value)
+        : value.toString()
+      : value
+  )
+
+function emit(obj) {
+  process.stdout.write(toJson(obj) + "\n")
+}
+
+function fail(message, extra = {}) {
+  process.stdout.write(
+    toJson({ error: String(message), ...extra }) + "\n",
+    () => process.exit(1)
+  )
+  // If the write callback never comes, still go.
+  setTimeout(() => process.exit(1), 500).unref()
+}
+
+function done(obj) {
+  process.stdout.write(toJson(obj) + "\n", () => process.exit(0))
+  setTimeout(() => process.exit(0), 500).unref()
+}
+
+process.on("uncaughtException", e => fail(`uncaught: ${e?.stack || e}`))
+process.on("unhandledRejection", e => fail(`unhandled rejection: ${e?.stack || e}`))
+
+// The hard timeout: whatever is pending, the process ends.
+// `progress` says what the command was waiting for, to make a timeout diagnosable.
+const progress = {}
+setTimeout(() => fail(`timeout after ${TIMEOUT_MS} ms`, { timeout: true, progress }), TIMEOUT_MS)
+
+/** A repo with one websocket adapter, and the time (ms since start) the server peer appeared. */
+function openRepo(wsUrl) {
+  const adapter = new WebSocketClientAdapter(wsUrl)
+  const repo = new Repo({ network: [adapter] })
+  const connected = new Promise(resolve => {
+    repo.networkSubsystem.on("peer", ({ peerId }) => resolve({ peerId, at: now() }))
+  })
+  return { repo, adapter, connected }
+}
+
+async function shutdown(repo) {
+  try {
+    await repo.shutdown()
+  } catch {
+    // best effort: the process exits right after anyway
+  }
+}
+
+// Automerge 3 gives scalar strings (what the Python side writes) to JS as ImmutableString
+// objects and collaborative text as plain strings; compare both by their content.
+const plain = value => (isImmutableString(value) ? value.toString() : value)
+const typeName = value => (isImmutableString(value) ? "ImmutableString" : typeof value)
+
+const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
+
+async function serverHeads(httpUrl, documentId) {
+  const resp = await fetch(`${httpUrl}/api/documents/${documentId}`)
+  if (resp.status === 404) return null
+  if (!resp.ok) throw new Error(`GET document state: HTTP ${resp.status}`)
+  const body = await resp.json()
+  return body.heads
+}
+
+const sameHeads = (a, b) =>
+  Array.isArray(a) &&
+  Array.isArray(b) &&
+  a.length === b.length &&
+  [...a].sort().every((h, i) => h === [...b].sort()[i])
+
+// ---- sub-commands -----------------------------------------------------------------------
+
+async function create(wsUrl, httpUrl) {
+  const { repo, connected } = openRepo(wsUrl)
+  progress.waiting = "server peer"
+  await connected
+  progress.waiting = "server heads == local heads"
+  const handle = repo.create()
+  handle.change(d => {
+    d.title = "Biên bản họp chi bộ"
+    d.count = 1
+  })
+  handle.change(d => {
+    d.count = 2
+  })
+  // handle.heads() are base58 "URL heads"; decodeHeads gives the hex change hashes the server
+  // reports (the same values as Automerge.getHeads(handle.doc())).
+  const local = decodeHeads(handle.heads())
+  let remote = null
+  while (!sameHeads(remote, local)) {
+    await sleep(POLL_MS)
+    remote = await serverHeads(httpUrl, handle.documentId)
+    Object.assign(progress, { documentId: handle.documentId, localHeads: local, serverHeads: remote })
+  }
+  await shutdown(repo)
+  done({ url: handle.url, documentId: handle.documentId, heads: local })
+}
+
+async function find(wsUrl, url) {
+  const { repo } = openRepo(wsUrl)
+  const handle = await repo.find(url)
+  const doc = handle.doc()
+  const heads = decodeHeads(handle.heads())
+  await shutdown(repo)
+  done({ doc, heads })
+}
+
+async function watch(wsUrl, url, key, expected) {
+  const { repo } = openRepo(wsUrl)
+  progress.waiting = "find"
+  const handle = await repo.find(url)
+  const readyAt = now()
+  progress.waiting = `doc[${JSON.stringify(key)}] === ${JSON.stringify(expected)}`
+  emit({ ready: true, heads: decodeHeads(handle.heads()) })
+  await new Promise(resolve => {
+    const check = doc => {
+      progress.lastValue = doc?.[key]
+      if (doc && plain(doc[key]) === expected) {
+        handle.off("change", onChange)
+        resolve()
+      }
+    }
+    const onChange = ({ doc }) => check(doc)
+    handle.on("change", onChange)
+    check(handle.doc())
+  })
+  const ms = now() - readyAt
+  await shutdown(repo)
+  const value = handle.doc()[key]
+  done({ seen: plain(value), type: typeName(value), ms: round(ms) })
+}
+
+async function unavailable(wsUrl, url) {
+  const { repo, connected } = openRepo(wsUrl)
+  const peer = await connected
+  const findAt = now()
+  let outcome
+  try {
+    const handle = await repo.find(url)
+    outcome = { found: true, state: handle.state }
+  } catch (e) {
+    outcome = { error: String(e?.message || e) }
+  }
+  const end = now()
+  await shutdown(repo)
+  if (outcome.found || !/unavailable/i.test(outcome.error)) {
+    fail(`expected the document to be unavailable, got ${JSON.stringify(outcome)}`)
+    return
+  }
+  done({
+    unavailable: true,
+    message: outcome.error,
+    ms: round(end - peer.at), // from the server's "peer" reply (websocket connected and joined)
+    msFromFind: round(end - findAt),
+    msFromStart: round(end),
+    connectedAtMs: round(peer.at),
+  })
+}
+
+// ---- main -------------------------------------------------------------------------------
+
+const commands = {
+  create: [create, 2],
+  find: [find, 2],
+  watch: [watch, 4],
+  unavailable: [unavailable, 2],
+}
+
+const [name, ...args] = process.argv.slice(2)
+const command = commands[name]
+if (!command || args.length !== command[1]) {
+  fail(`usage: client.mjs ${Object.keys(commands).join("|")} <args> (got ${JSON.stringify(process.argv.slice(2))})`)
+} else {
+  command[0](...args).catch(e => fail(e?.stack || e))
+}

@@ -1,0 +1,185 @@
+"""Interop acceptance: stock ``@automerge/automerge-repo`` 2.5 JS clients against the real server.
+
+The JS side is ``tests/interop/client.mjs`` (one Node process per client, one JSON line out);
+its dependencies come from ``npm ci`` in ``tests/interop``. Missing Node or node_modules is a
+failure, never a skip: CI installs them, and a silently skipped interop suite proves nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from automerge.core import ROOT, ScalarType
+
+from client_sdk.connection import SyncConnection
+from syncd.document_id import from_url, new_document_id, to_url
+from tests.server_process import ServerProcess
+
+INTEROP = Path(__file__).resolve().parent / "interop"
+CLIENT = INTEROP / "client.mjs"
+PACKAGES = ("automerge-repo", "automerge-repo-network-websocket")
+TITLE = "Biên bản họp chi bộ"
+NODE_TIMEOUT_MS = 10_000  # client.mjs's own hard timeout
+PROCESS_TIMEOUT_S = 20.0  # ours, on top: a hung node process is killed and the test fails
+
+
+def _node() -> str:
+    node = shutil.which("node")
+    missing = [p for p in PACKAGES if not (INTEROP / "node_modules" / "@automerge" / p).is_dir()]
+    if node is None or missing:
+        pytest.fail(
+            "JS interop tests need Node.js and the pinned automerge-repo packages: "
+            f"run `npm ci` in {INTEROP} (node={node!r}, missing={missing})",
+            pytrace=False,
+        )
+    return node
+
+
+class NodeClient:
+    """One ``client.mjs`` process; reads its JSON lines with deadlines."""
+
+    def __init__(self, proc: asyncio.subprocess.Process, argv: list[str]) -> None:
+        self.proc = proc
+        self.argv = argv
+
+    @classmethod
+    async def start(cls, *args: str) -> NodeClient:
+        argv = [_node(), str(CLIENT), *args]
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            cwd=INTEROP,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env={**os.environ, "SOTAY_INTEROP_TIMEOUT_MS": str(NODE_TIMEOUT_MS)},
+        )
+        return cls(proc, argv)
+
+    async def line(self, timeout: float = PROCESS_TIMEOUT_S) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        try:
+            raw = await asyncio.wait_for(self.proc.stdout.readline(), timeout)
+        except TimeoutError:
+            await self.kill()
+            pytest.fail(f"no output from {self.argv[2:]} within {timeout} s{await self._stderr()}")
+        if not raw:
+            await self.wait(5)
+            pytest.fail(
+                f"{self.argv[2:]} exited ({self.proc.returncode}) without a result"
+                f"{await self._stderr()}"
+            )
+        out = json.loads(raw.decode("utf-8"))
+        assert "error" not in out, f"{self.argv[2:]} failed: {out}{await self._stderr()}"
+        return out
+
+    async def result(self, timeout: float = PROCESS_TIMEOUT_S) -> dict[str, Any]:
+        """The result line, then a clean exit."""
+        out = await self.line(timeout)
+        assert await self.wait(5) == 0, f"{self.argv[2:]} exit code {self.proc.returncode}"
+        return out
+
+    async def wait(self, timeout: float) -> int | None:
+        try:
+            return await asyncio.wait_for(self.proc.wait(), timeout)
+        except TimeoutError:
+            await self.kill()
+            return None
+
+    async def kill(self) -> None:
+        if self.proc.returncode is None:
+            self.proc.kill()
+            await self.proc.wait()
+
+    async def _stderr(self) -> str:
+        if self.proc.returncode is None or self.proc.stderr is None:
+            return ""
+        err = (await self.proc.stderr.read()).decode("utf-8", "replace").strip()
+        return f"\nstderr:\n{err[-4000:]}" if err else ""
+
+
+async def run_client(*args: str) -> dict[str, Any]:
+    client = await NodeClient.start(*args)
+    try:
+        return await client.result()
+    finally:
+        await client.kill()
+
+
+def _demo_url(server: ServerProcess, kind: str, cell: int) -> str:
+    return server.demo_manifest()["cells"][cell]["documents"][kind]
+
+
+# ---- a. a JS-created document outlives its creator --------------------------------------
+
+
+async def test_js_document_created_by_one_client_is_found_by_another(
+    demo_server: ServerProcess,
+) -> None:
+    created = await run_client("create", demo_server.ws, demo_server.http)
+    doc_id = from_url(created["url"])
+    # create only returns once the server reported the same heads; check it independently.
+    state = demo_server.get_json(f"/api/documents/{doc_id}")
+    assert sorted(state["heads"]) == sorted(created["heads"])
+
+    # Client A has exited: B can only get the document from the server.
+    found = await run_client("find", demo_server.ws, created["url"])
+    assert found["doc"] == {"title": TITLE, "count": 2}
+    assert sorted(found["heads"]) == sorted(created["heads"])
+
+
+# ---- b. a Python edit reaches a live JS client ------------------------------------------
+
+
+async def test_python_edit_reaches_live_js_client(demo_server: ServerProcess) -> None:
+    url = _demo_url(demo_server, "roster", cell=1)
+    doc_id = from_url(url)
+    value = "Cập nhật từ Python"
+    watcher = await NodeClient.start("watch", demo_server.ws, url, "ghi_chu", value)
+    try:
+        assert (await watcher.line())["ready"] is True
+        async with SyncConnection(demo_server.ws) as py:
+            await py.open(doc_id)
+            assert await py.wait_until(lambda: bool(py.document(doc_id).get_heads()), 5), py.errors
+            start = time.monotonic()
+            await py.change(doc_id, lambda tx: tx.put(ROOT, "ghi_chu", ScalarType.Str, value))
+            seen = await watcher.result(timeout=5)
+            elapsed = time.monotonic() - start
+            assert py.errors == []
+        assert seen["seen"] == value
+        assert elapsed < 3, f"the JS client saw the edit only after {elapsed:.2f} s"
+    finally:
+        await watcher.kill()
+
+
+# ---- c. an unknown document is reported unavailable quickly ----------------------------
+
+
+async def test_unknown_document_is_unavailable_within_one_second(
+    demo_server: ServerProcess,
+) -> None:
+    url = to_url(new_document_id())
+    out = await run_client("unavailable", demo_server.ws, url)
+    assert out["unavailable"] is True
+    assert out["ms"] < 1000, f"doc-unavailable took {out['ms']} ms after connecting: {out}"
+
+
+# ---- d. a JS client reads what the server seeded ----------------------------------------
+
+
+async def test_js_client_reads_demo_roster(demo_server: ServerProcess) -> None:
+    cell = demo_server.demo_manifest()["cells"][0]
+    found = await run_client("find", demo_server.ws, cell["documents"]["roster"])
+    roster = found["doc"]
+    assert roster["kind"] == "roster"
+    assert len(roster["members"]) >= 8
+    names = [m["full_name"] for m in roster["members"].values()]
+    assert all(isinstance(n, str) and n for n in names)
+    # What the server holds is what the JS client got.
+    state = demo_server.get_json(f"/api/documents/{from_url(cell['documents']['roster'])}")
+    assert sorted(found["heads"]) == sorted(state["heads"])
