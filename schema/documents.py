@@ -20,7 +20,7 @@ def new_document(kind: str, cell_id: str, version: int = CURRENT_VERSION) -> Doc
         raise ValueError(f"unknown document kind {kind!r}")
     doc = Document()
     with doc.transaction() as tx:
-        tx.put(ROOT, "schema_version", ScalarType.Uint, version)
+        tx.put(ROOT, "schema_version", ScalarType.Int, version)
         tx.put(ROOT, "kind", ScalarType.Str, kind)
         tx.put(ROOT, "cell_id", ScalarType.Str, cell_id)
         for name in CONTAINERS[version][kind]:

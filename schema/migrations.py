@@ -53,5 +53,5 @@ def migrate(doc: Document) -> bool:
         while version < CURRENT_VERSION:
             MIGRATIONS[version](tx, kind)
             version += 1
-        tx.put(ROOT, "schema_version", ScalarType.Uint, version)
+        tx.put(ROOT, "schema_version", ScalarType.Int, version)
     return True

@@ -48,6 +48,10 @@ class _Entry:
     info: DocumentInfo | None = None
     last_used: float = field(default_factory=time.monotonic)
     users: int = 0  # coroutines holding or waiting for the lock: the entry must not be dropped
+    # False while a peer is pushing a document we did not have: the automerge sync protocol's
+    # first message carries only heads, the changes come after our reply, and only then is the
+    # document created in storage. Until then it is unavailable to everyone else.
+    stored: bool = True
 
 
 class DocumentHub:
@@ -121,14 +125,22 @@ class DocumentHub:
         async with self._locked(doc_id) as entry:
             live = await self._open(entry, doc_id)
             if live is None:
-                await self._maybe_create(peer, msg, entry)
-                return
+                if msg.type != "sync" or not self.policy.may_create(peer.principal, doc_id):
+                    peer.send(wire.encode_doc_unavailable(self.peer_id, peer.peer_id, doc_id))
+                    return
+                live = entry.live = LiveDocument(doc_id, Document())
+                entry.info, entry.stored = DocumentInfo(doc_id), False
             assert entry.info is not None
-            if not self.policy.may_read(peer.principal, entry.info):
+            info = entry.info
+            readable = (
+                self.policy.may_read(peer.principal, info)
+                if entry.stored
+                else msg.type == "sync" and self.policy.may_create(peer.principal, doc_id)
+            )
+            if not readable:
                 peer.send(wire.encode_doc_unavailable(self.peer_id, peer.peer_id, doc_id))
                 return
             self._subscribe(peer, live)
-            info = entry.info
             try:
                 applied = live.receive(peer.key, msg.data, self._checker(peer, info))
             except ChangeRejected as exc:
@@ -136,7 +148,11 @@ class DocumentHub:
                 return
             if applied.new_changes:
                 try:
-                    await self.store.append(doc_id, applied.new_changes)
+                    if entry.stored:
+                        await self.store.append(doc_id, applied.new_changes)
+                    else:
+                        await self.store.create(info, applied.new_changes)
+                        entry.stored = True
                 except BaseException:
                     # Memory is now ahead of the disk: forget it, reload from disk next time.
                     entry.live = None
@@ -144,25 +160,6 @@ class DocumentHub:
             self._reply(peer, live)
             if applied.new_changes:
                 self._fan_out(live, exclude=peer.key)
-
-    async def _maybe_create(self, peer: Peer, msg: wire.SyncLike, entry: _Entry) -> None:
-        """A peer pushing a document we do not have: store it if the policy lets it create."""
-        doc_id = msg.document_id
-        candidate = LiveDocument(doc_id, Document())
-        if msg.type == "sync" and self.policy.may_create(peer.principal, doc_id):
-            info = DocumentInfo(doc_id)
-            try:
-                applied = candidate.receive(peer.key, msg.data, self._checker(peer, info))
-            except ChangeRejected as exc:
-                self._tell_rejected(peer, doc_id, exc)
-                return
-            if applied.new_changes:
-                await self.store.create(info, applied.new_changes)
-                entry.live, entry.info = candidate, info
-                self._subscribe(peer, candidate)
-                self._reply(peer, candidate)
-                return
-        peer.send(wire.encode_doc_unavailable(self.peer_id, peer.peer_id, doc_id))
 
     def _checker(self, peer: Peer, info: DocumentInfo) -> Callable[[Document, Document], Decision]:
         return lambda before, after: self.policy.may_apply(peer.principal, info, before, after)
