@@ -17,6 +17,8 @@ import cbor2
 from automerge.core import Document, Message, SyncState
 from websockets.asyncio.client import ClientConnection, connect
 
+from client_sdk.sync_heads import advertised_heads
+
 PROTOCOL_V1 = "1"
 
 
@@ -53,7 +55,10 @@ class SyncConnection:
         self._reader: asyncio.Task[None] | None = None
         self._max_size = max_size
         self._activity = asyncio.Event()
-        self.on_change: Callable[[str], None] | None = None
+        # Called after remote changes were applied to a document: (documentId, heads before).
+        self.on_change: Callable[[str, list[bytes]], None] | None = None
+        # The heads the server advertised last, per document (see sync_heads).
+        self.server_heads: dict[str, list[bytes]] = {}
 
     async def __aenter__(self) -> SyncConnection:
         await self.connect()
@@ -108,6 +113,20 @@ class SyncConnection:
         with entry.doc.transaction() as tx:
             edit(tx)
         await self._sync(doc_id, entry)
+
+    async def push(self, doc_id: str) -> None:
+        """Send whatever the server has not seen of a document edited outside this class."""
+        await self._sync(doc_id, self._docs[doc_id])
+
+    def in_sync(self, doc_id: str) -> bool:
+        """The server's last advertised heads equal ours: nothing left to exchange."""
+        entry = self._docs.get(doc_id)
+        heads = self.server_heads.get(doc_id)
+        return (
+            entry is not None
+            and heads is not None
+            and sorted(heads) == sorted(entry.doc.get_heads())
+        )
 
     def is_unavailable(self, doc_id: str) -> bool:
         return self._docs[doc_id].unavailable
@@ -173,6 +192,9 @@ class SyncConnection:
             before = entry.doc.get_heads()
             entry.doc.receive_sync_message(entry.state, Message.decode(msg["data"]))
             entry.unavailable = False
+            heads = advertised_heads(msg["data"])
+            if heads is not None:
+                self.server_heads[doc_id] = heads
             if entry.doc.get_heads() != before and self.on_change is not None:
-                self.on_change(doc_id)
+                self.on_change(doc_id, before)
             await self._sync(doc_id, entry)

@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
 from syncd.demo import seed_demo
-from syncd.document_id import is_document_id
+from syncd.document_id import is_document_id, to_url
 from syncd.hub import DocumentHub
 from syncd.limits import Limits
 from syncd.policy import AllowAll, Policy
@@ -58,6 +58,32 @@ async def document_state(request: Request) -> JSONResponse:
     )
 
 
+async def cell_documents(request: Request) -> JSONResponse:
+    """A cell's document URLs: what a device needs to carry the cell."""
+    registry: Registry = request.app.state.registry
+    unit = await registry.unit(request.path_params["cell_id"])
+    if unit is None or unit.level != "cell":
+        return JSONResponse(
+            {
+                "error": {
+                    "code": "unknown_cell",
+                    "message_vi": "Không tìm thấy chi bộ.",
+                    "message_en": "Cell not found.",
+                }
+            },
+            status_code=404,
+        )
+    docs = await registry.cell_documents(unit.unit_id)
+    return JSONResponse(
+        {
+            "unit_id": unit.unit_id,
+            "name": unit.name,
+            "parent_id": unit.parent_id,
+            "documents": {kind: to_url(doc_id) for kind, doc_id in sorted(docs.items())},
+        }
+    )
+
+
 def create_app(
     data_dir: Path,
     limits: Limits | None = None,
@@ -92,6 +118,7 @@ def create_app(
         routes=[
             Route("/api/health", health),
             Route("/api/documents/{document_id}", document_state),
+            Route("/api/cells/{cell_id}", cell_documents),
             WebSocketRoute("/sync", sync_endpoint),
         ],
         lifespan=lifespan,

@@ -1,0 +1,143 @@
+"""The device's own store: one SQLite file holding every document it carries, and sync facts.
+
+A secretary's edit is committed here before the SDK call returns, so it survives the phone being
+switched off; the server learns of it whenever signal returns. Documents are stored like on the
+server: a log of Automerge chunks whose concatenation ``Document.load`` accepts, compacted into
+one ``save()`` now and then.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from automerge.core import Document
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    document_id TEXT PRIMARY KEY,
+    cell_id     TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    acked_heads BLOB NOT NULL DEFAULT x''
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    document_id TEXT NOT NULL REFERENCES documents(document_id),
+    data        BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks(document_id, seq);
+"""
+
+COMPACT_AFTER_CHUNKS = 500
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    document_id: str
+    cell_id: str
+    kind: str
+
+
+def _pack(heads: list[bytes]) -> bytes:
+    return b"".join(sorted(heads))
+
+
+def _unpack(blob: bytes) -> list[bytes]:
+    return [blob[i : i + 32] for i in range(0, len(blob), 32)]
+
+
+class LocalStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(path, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # ---- meta ------------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute(
+            "INSERT INTO meta(key, value) VALUES(?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            (key, value),
+        )
+
+    # ---- documents -------------------------------------------------------------------------
+
+    def add_document(self, document_id: str, cell_id: str, kind: str) -> None:
+        self.db.execute(
+            "INSERT OR IGNORE INTO documents(document_id, cell_id, kind) VALUES(?, ?, ?)",
+            (document_id, cell_id, kind),
+        )
+
+    def documents(self) -> list[StoredDocument]:
+        rows = self.db.execute(
+            "SELECT document_id, cell_id, kind FROM documents ORDER BY cell_id, kind"
+        ).fetchall()
+        return [StoredDocument(*row) for row in rows]
+
+    def load(self, document_id: str) -> Document:
+        rows = self.db.execute(
+            "SELECT data FROM chunks WHERE document_id=? ORDER BY seq", (document_id,)
+        ).fetchall()
+        data = b"".join(r[0] for r in rows)
+        return Document.load(data) if data else Document()
+
+    def append(self, document_id: str, changes: list[bytes]) -> None:
+        """Durable on return (one transaction, synchronous=FULL)."""
+        if not changes:
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.executemany(
+                "INSERT INTO chunks(document_id, data) VALUES(?, ?)",
+                [(document_id, c) for c in changes],
+            )
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def chunk_count(self, document_id: str) -> int:
+        row = self.db.execute(
+            "SELECT COUNT(*) FROM chunks WHERE document_id=?", (document_id,)
+        ).fetchone()
+        return int(row[0])
+
+    def compact(self, document_id: str, doc: Document) -> None:
+        """Replace the log by one snapshot. ``doc`` must hold every stored chunk."""
+        snapshot = doc.save()
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute("DELETE FROM chunks WHERE document_id=?", (document_id,))
+            self.db.execute(
+                "INSERT INTO chunks(document_id, data) VALUES(?, ?)", (document_id, snapshot)
+            )
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # ---- what the server has acknowledged -------------------------------------------------
+
+    def acked_heads(self, document_id: str) -> list[bytes]:
+        row = self.db.execute(
+            "SELECT acked_heads FROM documents WHERE document_id=?", (document_id,)
+        ).fetchone()
+        return _unpack(row[0]) if row else []
+
+    def set_acked_heads(self, document_id: str, heads: list[bytes]) -> None:
+        self.db.execute(
+            "UPDATE documents SET acked_heads=? WHERE document_id=?", (_pack(heads), document_id)
+        )
