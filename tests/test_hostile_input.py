@@ -1,0 +1,514 @@
+"""Hostile peers against the real server, while well-behaved peers keep syncing.
+
+One server (small frame limit) and one pair of good connections live for the whole module: before
+and after every hostile case the editor makes an edit and the watcher must see it within 2 s, over
+the same two websockets. Each hostile case uses a raw websocket and expects an automerge-repo
+``error`` message with a stable code, then the close.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import secrets
+import urllib.error
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import cbor2
+import pytest
+import pytest_asyncio
+from automerge.core import ROOT, Document, ScalarType, SyncState
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from client_sdk.connection import SyncConnection
+from syncd.document_id import from_url, new_document_id
+from syncd.errors import CorruptSyncData
+from syncd.limits import Limits
+from syncd.live_document import LiveDocument
+from syncd.policy import Decision
+from tests.server_process import ServerProcess
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+FRAME_LIMIT = 65_536
+SYNC_TIMEOUT = 2.0  # the good peers must see each other's edits this fast, every time
+CLOSE_TIMEOUT = 5.0  # a hostile connection must be answered and closed this fast
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    proc = ServerProcess(
+        tmp_path_factory.mktemp("hostile"), extra=["--max-frame-bytes", str(FRAME_LIMIT)]
+    ).start()
+    yield proc
+    proc.stop()
+
+
+@dataclass
+class GoodPeers:
+    server: ServerProcess
+    doc_id: str
+    editor: SyncConnection
+    watcher: SyncConnection
+    probes: int = 0
+    sockets: list[Any] = field(default_factory=list)
+
+    async def probe(self) -> None:
+        """The editor edits; the watcher sees it through the server within SYNC_TIMEOUT."""
+        self.probes += 1
+        value = f"probe-{self.probes}-{secrets.token_hex(3)}"
+        await self.editor.change(
+            self.doc_id, lambda tx: tx.put(ROOT, "hostile_probe", ScalarType.Str, value)
+        )
+
+        def seen() -> bool:
+            got = self.watcher.document(self.doc_id).get(ROOT, "hostile_probe")
+            return got is not None and got[0][1] == value
+
+        assert await self.watcher.wait_until(seen, SYNC_TIMEOUT), (
+            f"good peer stopped syncing at probe {self.probes}; errors: "
+            f"{self.editor.errors} {self.watcher.errors}"
+        )
+        self.assert_healthy()
+
+    def assert_healthy(self) -> None:
+        for conn in (self.editor, self.watcher):
+            assert conn.connected, "a good connection was dropped"
+            assert conn.errors == [], conn.errors
+        # still the very same websockets as at the start of the module
+        assert [self.editor._ws, self.watcher._ws] == self.sockets
+
+    def server_heads(self) -> list[str]:
+        return self.server.get_json(f"/api/documents/{self.doc_id}")["heads"]
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def good(server: ServerProcess) -> AsyncIterator[GoodPeers]:
+    doc_id = from_url(server.demo_manifest()["cells"][0]["documents"]["roster"])
+    editor, watcher = SyncConnection(server.ws), SyncConnection(server.ws)
+    await editor.connect()
+    await watcher.connect()
+    try:
+        for conn in (editor, watcher):
+            await conn.open(doc_id)
+            assert await conn.wait_until(lambda c=conn: bool(c.document(doc_id).get_heads()), 5)
+        peers = GoodPeers(server, doc_id, editor, watcher)
+        peers.sockets = [editor._ws, watcher._ws]
+        yield peers
+    finally:
+        await editor.close()
+        await watcher.close()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def guarded(good: GoodPeers) -> AsyncIterator[GoodPeers]:
+    """Probe the good peers around each hostile case."""
+    await good.probe()
+    yield good
+    await good.probe()
+
+
+# ---- the hostile side --------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    received: list[Any]
+    close_code: int | None
+
+    @property
+    def errors(self) -> list[str]:
+        return [
+            m["message"]
+            for m in self.received
+            if isinstance(m, dict) and m.get("type") == "error" and isinstance(m["message"], str)
+        ]
+
+    def assert_error(self, code: str, detail: str = "") -> None:
+        assert any(e.startswith(f"[{code}]") for e in self.errors), self.received
+        if detail:
+            assert any(detail in e for e in self.errors), self.errors
+
+    def assert_closed(self) -> None:
+        assert self.close_code is not None, "the server did not close the connection"
+
+
+def join_frame(peer_id: str, **extra: Any) -> bytes:
+    msg = {
+        "type": "join",
+        "senderId": peer_id,
+        "peerMetadata": {"isEphemeral": True},
+        "supportedProtocolVersions": ["1"],
+    }
+    msg.update(extra)
+    return cbor2.dumps(msg)
+
+
+def sync_frame(peer_id: str, doc_id: Any, data: Any, kind: str = "sync") -> bytes:
+    return cbor2.dumps(
+        {
+            "type": kind,
+            "senderId": peer_id,
+            "targetId": "server",
+            "documentId": doc_id,
+            "data": data,
+        }
+    )
+
+
+async def _drain(ws: ClientConnection) -> list[Any]:
+    """Everything the server sends until it closes; fails the test if it never closes."""
+    received: list[Any] = []
+    try:
+        async with asyncio.timeout(CLOSE_TIMEOUT):
+            async for frame in ws:
+                received.append(cbor2.loads(frame) if isinstance(frame, bytes) else frame)
+    except TimeoutError:
+        pytest.fail(f"server did not close a hostile connection in {CLOSE_TIMEOUT}s: {received}")
+    except ConnectionClosed:
+        pass
+    return received
+
+
+async def hostile(
+    server: ServerProcess,
+    frames: list[bytes | str],
+    *,
+    join: bool = True,
+    peer_id: str = "hostile-peer",
+) -> Outcome:
+    """Connect raw, optionally join properly, send ``frames``, collect answers until the close."""
+    async with asyncio.timeout(CLOSE_TIMEOUT * 2):
+        async with connect(server.ws, max_size=None) as ws:
+            received: list[Any] = []
+            if join:
+                await ws.send(join_frame(peer_id))
+                reply = cbor2.loads(await ws.recv())
+                assert reply["type"] == "peer", reply
+                received.append(reply)
+            for frame in frames:
+                try:
+                    await ws.send(frame)
+                except ConnectionClosed:
+                    break
+            received += await _drain(ws)
+            code = ws.close_code
+    return Outcome(received, code)
+
+
+# ---- cases -------------------------------------------------------------------------------
+
+GARBAGE = bytes([0xFF]) + random.Random(1).randbytes(63)
+TRUNCATED = join_frame("hostile-peer")[:-7]
+
+DECODE_CASES = {
+    "garbage": GARBAGE,
+    "truncated-cbor": TRUNCATED,
+    "not-a-map": cbor2.dumps(["type", "join"]),
+    "a-bare-string": cbor2.dumps("join"),
+    "map-without-type": cbor2.dumps({"senderId": "hostile-peer"}),
+    "type-not-a-string": cbor2.dumps({"type": 1, "senderId": "hostile-peer"}),
+    "unknown-type": cbor2.dumps({"type": "gimme-all", "senderId": "hostile-peer"}),
+    "sync-without-data": cbor2.dumps(
+        {"type": "sync", "senderId": "hostile-peer", "targetId": "s", "documentId": "x"}
+    ),
+    "empty-frame": b"",
+}
+
+
+@pytest.mark.parametrize("joined", [True, False], ids=["after-join", "as-first-frame"])
+@pytest.mark.parametrize("frame", list(DECODE_CASES.values()), ids=list(DECODE_CASES))
+async def test_undecodable_frame(
+    server: ServerProcess, guarded: GoodPeers, frame: bytes, joined: bool
+) -> None:
+    outcome = await hostile(server, [frame], join=joined)
+    outcome.assert_error("protocol_error")
+    outcome.assert_closed()
+
+
+@pytest.mark.parametrize("joined", [True, False], ids=["after-join", "as-first-frame"])
+async def test_text_frame(server: ServerProcess, guarded: GoodPeers, joined: bool) -> None:
+    outcome = await hostile(server, ['{"type": "join"}'], join=joined)
+    outcome.assert_error("protocol_error", "text frames")
+    outcome.assert_closed()
+
+
+async def test_first_message_not_join(server: ServerProcess, guarded: GoodPeers) -> None:
+    first = sync_frame("hostile-peer", guarded.doc_id, b"")
+    outcome = await hostile(server, [first], join=False)
+    outcome.assert_error("protocol_error", "first message must be 'join'")
+    outcome.assert_closed()
+
+
+async def test_join_twice(server: ServerProcess, guarded: GoodPeers) -> None:
+    outcome = await hostile(server, [join_frame("hostile-peer")])
+    outcome.assert_error("protocol_error", "join sent twice")
+    outcome.assert_closed()
+
+
+async def test_unsupported_protocol_version(server: ServerProcess, guarded: GoodPeers) -> None:
+    frame = join_frame("hostile-peer", supportedProtocolVersions=["2"])
+    outcome = await hostile(server, [frame], join=False)
+    assert not any(m.get("type") == "peer" for m in outcome.received)
+    outcome.assert_error("protocol_error", "protocol version")
+    outcome.assert_closed()
+
+
+@pytest.mark.parametrize("kind", ["sync", "leave", "request"])
+async def test_sender_id_differs_from_join(
+    server: ServerProcess, guarded: GoodPeers, kind: str
+) -> None:
+    if kind == "leave":
+        frame = cbor2.dumps({"type": "leave", "senderId": guarded.editor.peer_id})
+    else:
+        # impersonate the good editor on its own document
+        frame = sync_frame(guarded.editor.peer_id, guarded.doc_id, b"", kind)
+    outcome = await hostile(server, [frame], peer_id="hostile-peer")
+    outcome.assert_error("protocol_error", "senderId differs")
+    outcome.assert_closed()
+
+
+INVALID_IDS = {
+    "not-base58check": "not-a-document-id",
+    "uuid": str(uuid.UUID(int=7)),
+    "truncated": None,  # filled in from a real id
+    "one-char-changed": None,
+    "automerge-url": None,
+    "integer": 12345,
+    "bytes": b"\x01" * 16,
+}
+
+
+def _invalid_id(name: str, real: str) -> Any:
+    if name == "truncated":
+        return real[:-2]
+    if name == "one-char-changed":
+        return real[:5] + ("2" if real[5] != "2" else "3") + real[6:]
+    if name == "automerge-url":
+        return "automerge:" + real
+    return INVALID_IDS[name]
+
+
+@pytest.mark.parametrize("name", list(INVALID_IDS))
+async def test_invalid_document_id(server: ServerProcess, guarded: GoodPeers, name: str) -> None:
+    doc_id = _invalid_id(name, guarded.doc_id)
+    outcome = await hostile(server, [sync_frame("hostile-peer", doc_id, b"")])
+    outcome.assert_error("protocol_error", "documentId")
+    outcome.assert_closed()
+
+
+async def test_frame_over_the_limit(server: ServerProcess, guarded: GoodPeers) -> None:
+    outcome = await hostile(server, [b"\x00" * (FRAME_LIMIT + 1)])
+    outcome.assert_error("frame_too_large", f"> {FRAME_LIMIT} bytes")
+    outcome.assert_closed()
+
+
+async def test_frame_at_the_limit_is_decoded_not_refused_for_size(
+    server: ServerProcess, guarded: GoodPeers
+) -> None:
+    outcome = await hostile(server, [b"\xff" * FRAME_LIMIT])
+    outcome.assert_error("protocol_error")
+    assert not any("[frame_too_large]" in e for e in outcome.errors)
+    outcome.assert_closed()
+
+
+async def test_oversized_first_frame(server: ServerProcess, guarded: GoodPeers) -> None:
+    outcome = await hostile(server, [b"\x00" * (FRAME_LIMIT + 1)], join=False)
+    outcome.assert_error("frame_too_large")
+    outcome.assert_closed()
+
+
+async def test_frame_over_the_transport_cap_is_cut(
+    server: ServerProcess, guarded: GoodPeers
+) -> None:
+    """Above 2x the limit uvicorn itself closes with 1009; no error message, but no harm."""
+    outcome = await hostile(server, [b"\x00" * (2 * FRAME_LIMIT + 1)])
+    outcome.assert_closed()
+
+
+# ---- corrupt Automerge sync data ---------------------------------------------------------
+
+
+def _real_sync_message(replica: Document) -> bytes:
+    """A real sync message carrying one new change, from a peer that knows what ``replica`` has."""
+    client = replica.fork()
+    with client.transaction() as tx:
+        tx.put(ROOT, "hostile_change", ScalarType.Str, "should never be stored")
+    state = SyncState()
+    client.receive_sync_message(state, replica.fork().generate_sync_message(SyncState()))
+    msg = client.generate_sync_message(state)
+    assert msg is not None
+    return msg.encode()
+
+
+def _corrupt(variant: str, replica: Document) -> bytes:
+    real = _real_sync_message(replica)
+    # the real message would change the document; its corrupted form must not decode
+    probe = LiveDocument("probe", replica.fork())
+    assert probe.receive(1, real, lambda a, b: Decision.allow()).new_changes
+    if variant == "tail-flipped":
+        bad = real[:-8] + bytes(b ^ 0xFF for b in real[-8:])
+    elif variant == "truncated":
+        bad = real[: len(real) * 2 // 3]
+    else:
+        bad = bytes([0xF0]) + random.Random(2).randbytes(255)
+    with pytest.raises(CorruptSyncData):
+        LiveDocument("probe", replica.fork()).receive(1, bad, lambda a, b: Decision.allow())
+    return bad
+
+
+@pytest.mark.parametrize("variant", ["tail-flipped", "truncated", "random-bytes"])
+async def test_corrupt_sync_data_changes_nothing(
+    server: ServerProcess, guarded: GoodPeers, variant: str
+) -> None:
+    replica = guarded.editor.document(guarded.doc_id)
+    bad = _corrupt(variant, replica)
+    before = await asyncio.to_thread(guarded.server_heads)
+    assert before == sorted(h.hex() for h in replica.get_heads())
+    outcome = await hostile(server, [sync_frame("hostile-peer", guarded.doc_id, bad)])
+    outcome.assert_error("corrupt_sync_data")
+    outcome.assert_closed()
+    assert await asyncio.to_thread(guarded.server_heads) == before
+
+
+async def _corrupt_push_of_new_document(server: ServerProcess) -> str:
+    new_id = new_document_id()
+    bad = bytes([0x42]) + random.Random(3).randbytes(100)
+    outcome = await hostile(server, [sync_frame("hostile-peer", new_id, bad)])
+    outcome.assert_error("corrupt_sync_data")
+    outcome.assert_closed()
+    return new_id
+
+
+async def test_corrupt_sync_data_does_not_store_a_document(
+    server: ServerProcess, guarded: GoodPeers
+) -> None:
+    new_id = await _corrupt_push_of_new_document(server)
+    try:
+        state = await asyncio.to_thread(server.get_json, f"/api/documents/{new_id}")
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 404
+    else:  # see the xfail below: an in-memory placeholder, but nothing stored
+        assert state["heads"] == [] and state["appended_changes"] == 0
+        assert not state["has_snapshot"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: the unstored placeholder LiveDocument outlives the refused push; "
+    "GET /api/documents/<id> answers 200 with empty heads instead of 404",
+)
+async def test_corrupt_push_of_new_document_is_not_found(
+    server: ServerProcess, guarded: GoodPeers
+) -> None:
+    new_id = await _corrupt_push_of_new_document(server)
+    with pytest.raises(urllib.error.HTTPError) as info:
+        await asyncio.to_thread(server.get_json, f"/api/documents/{new_id}")
+    assert info.value.code == 404
+
+
+# ---- flooding ----------------------------------------------------------------------------
+
+
+async def test_flood_is_rate_limited(server: ServerProcess, guarded: GoodPeers) -> None:
+    limits = Limits()
+    # Enough to exceed the burst even if the server took 2.5 s to read them all (it takes ~0.3 s).
+    count = limits.frame_burst + int(limits.frames_per_second * 2.5)
+    noise = cbor2.dumps({"type": "remote-heads-changed", "senderId": "hostile-peer"})
+    outcome = await hostile(server, [noise] * count)
+    outcome.assert_error("rate_limited")
+    outcome.assert_closed()
+
+
+# ---- CBOR value sharing (tags 28/29): known server bugs ------------------------------------
+
+# {"type": <shareable list holding itself>, "senderId": "hostile-peer"}
+SELF_REFERENCING_JOIN = (
+    b"\xa2"
+    + cbor2.dumps("type")
+    + bytes([0xD8, 28, 0x81, 0xD8, 29, 0x00])
+    + cbor2.dumps("senderId")
+    + cbor2.dumps("hostile-peer")
+)
+
+
+async def test_self_referencing_cbor_is_closed_without_harm(
+    server: ServerProcess, guarded: GoodPeers
+) -> None:
+    outcome = await hostile(server, [SELF_REFERENCING_JOIN], join=False)
+    outcome.assert_closed()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: RecursionError escapes decode_frame; the peer gets no error message",
+)
+async def test_self_referencing_cbor_gets_protocol_error(
+    server: ServerProcess, guarded: GoodPeers
+) -> None:
+    outcome = await hostile(server, [SELF_REFERENCING_JOIN], join=False)
+    outcome.assert_error("protocol_error")
+
+
+# ---- close codes -------------------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: ws_endpoint's finally calls peer.close() again and resets the code to 1000",
+)
+@pytest.mark.parametrize(
+    ("frame", "expected"),
+    [(GARBAGE, 1008), (b"\x00" * (FRAME_LIMIT + 1), 1009)],
+    ids=["protocol-error", "frame-too-large"],
+)
+async def test_close_code_says_why(
+    server: ServerProcess, guarded: GoodPeers, frame: bytes, expected: int
+) -> None:
+    outcome = await hostile(server, [frame])
+    assert outcome.errors
+    assert outcome.close_code == expected
+
+
+async def test_good_peers_never_saw_an_error(good: GoodPeers) -> None:
+    await good.probe()
+    assert good.probes > 40
+    assert good.editor.errors == [] and good.watcher.errors == []
+
+
+# Last: stalls the server's event loop for seconds. Waits for it to recover before finishing.
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: a ~180-byte join with shared CBOR references stalls the event loop (exponential)",
+)
+async def test_sharing_bomb_does_not_stall_good_peers(
+    server: ServerProcess, good: GoodPeers
+) -> None:
+    node: list[Any] = []
+    for _ in range(21):  # 2**21 paths through 21 shared lists: ~5 s of CPU in decode_frame today
+        node = [node, node]
+    bomb = cbor2.dumps(
+        {"type": "join", "senderId": "bomb", "peerMetadata": {"a": node}}, value_sharing=True
+    )
+    assert len(bomb) < 200
+    await good.probe()
+    async with connect(server.ws) as ws:
+        await ws.send(bomb)
+        await asyncio.sleep(0.2)
+        try:
+            await good.probe()
+        finally:
+            # let the server finish chewing before the module's teardown
+            async with asyncio.timeout(60):
+                while True:
+                    try:
+                        await asyncio.to_thread(server.get_json, "/api/health")
+                        break
+                    except OSError:
+                        await asyncio.sleep(0.2)
