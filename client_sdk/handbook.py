@@ -22,6 +22,7 @@ from schema import roster as rs
 from schema import tasks as tk
 from schema.documents import KINDS
 from schema.errors import invalid
+from schema.migrations import CURRENT_VERSION
 
 T = TypeVar("T")
 
@@ -57,7 +58,12 @@ class Handbook:
     author of progress notes.
     """
 
-    def __init__(self, path: Path | str, member_id: str = "") -> None:
+    def __init__(
+        self, path: Path | str, member_id: str = "", schema_version: int = CURRENT_VERSION
+    ) -> None:
+        # An app built against an older schema passes its version: it then writes only the
+        # fields that version knows (and keeps the others untouched, as every client does).
+        self.schema_version = schema_version
         self.store = LocalStore(Path(path))
         actor = self.store.get_meta("actor_id")
         if actor is None:
@@ -202,12 +208,21 @@ class Handbook:
             cell_id,
             "roster",
             lambda doc: rs.add_member(
-                doc, new_id, {"full_name": full_name, **fields}, status=status, by=self.member_id
+                doc,
+                new_id,
+                {"full_name": full_name, **fields},
+                status=status,
+                by=self.member_id,
+                version=self.schema_version,
             ),
         )
 
     def update_member(self, cell_id: str, member_id: str, **fields: Any) -> rs.Member:
-        return self._write(cell_id, "roster", lambda doc: rs.update_member(doc, member_id, fields))
+        return self._write(
+            cell_id,
+            "roster",
+            lambda doc: rs.update_member(doc, member_id, fields, self.schema_version),
+        )
 
     def change_status(
         self,
@@ -239,6 +254,12 @@ class Handbook:
         self._write(cell_id, "roster", lambda doc: rs.set_position(doc, position, member_id))
 
     def record_transfer(self, cell_id: str, **fields: Any) -> str:
+        if self.schema_version < 2:
+            raise invalid(
+                "not_in_schema_version",
+                "Phiên bản ứng dụng này chưa hỗ trợ giấy chuyển sinh hoạt.",
+                "This app version does not support transfer papers.",
+            )
         transfer_id = fields.pop("transfer_id", None) or _new_id("tr")
         self._write(
             cell_id,

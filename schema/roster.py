@@ -14,6 +14,7 @@ from automerge.core import Document, ObjType
 from schema import fields as f
 from schema.automerge_io import ObjId, append_map, container, get_obj, new_list, plain, put
 from schema.errors import invalid, malformed
+from schema.migrations import CURRENT_VERSION
 from schema.text import name_key
 
 STATUSES = ("probationary", "full", "transferred_out", "deceased", "struck_off", "expelled")
@@ -35,6 +36,8 @@ EDITABLE_FIELDS = (
     "phone",
     "residence",
 )
+# Fields a client of each schema version knows; an older client refuses to write newer ones.
+FIELDS_SINCE = {"ethnicity": 2}
 MAX_NAME = 120
 MAX_REASON = 500
 
@@ -132,8 +135,9 @@ def current_member_ids(doc: Document) -> set[str]:
 # ---- validation ---------------------------------------------------------------------------------
 
 
-def _clean_fields(data: dict[str, Any]) -> dict[str, Any]:
-    unknown = set(data) - set(EDITABLE_FIELDS)
+def _clean_fields(data: dict[str, Any], version: int = CURRENT_VERSION) -> dict[str, Any]:
+    known = {k for k in EDITABLE_FIELDS if FIELDS_SINCE.get(k, 1) <= version}
+    unknown = set(data) - known
     if unknown:
         raise invalid(
             "unknown_field",
@@ -235,6 +239,7 @@ def add_member(
     by: str,
     date: str | None = None,
     reason: str = "Kết nạp",
+    version: int = CURRENT_VERSION,
 ) -> Member:
     members_obj = container(doc, "members")
     if get_obj(doc, members_obj, member_id) is not None:
@@ -246,7 +251,7 @@ def add_member(
             "Đảng viên mới phải là dự bị hoặc chính thức.",
             "A new member must be probationary or full.",
         )
-    record = _clean_fields(data)
+    record = _clean_fields(data, version)
     if not record.get("full_name"):
         raise invalid("required", "Thiếu họ và tên.", "Missing full name.")
     _check_record(record, status)
@@ -262,10 +267,13 @@ def add_member(
     return member(doc, member_id)
 
 
-def update_member(doc: Document, member_id: str, data: dict[str, Any]) -> Member:
-    """Change fields other than status; only the given keys are written."""
+def update_member(
+    doc: Document, member_id: str, data: dict[str, Any], version: int = CURRENT_VERSION
+) -> Member:
+    """Change fields other than status; only the given keys are written, so fields this client
+    does not know (from a newer schema) stay as they are."""
     current = member(doc, member_id)
-    changes = _clean_fields(data)
+    changes = _clean_fields(data, version)
     merged = {**plain(doc, _member_obj(doc, member_id)), **changes}
     _check_record(merged, current.status)
     if "card_number" in changes:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from schema.documents import KINDS, new_document
+from schema.migrations import CURRENT_VERSION
 from syncd.document_id import new_document_id
 from syncd.policy import DocumentInfo
 from syncd.storage.sqlite import Database, SqliteDocumentStore
@@ -58,13 +59,18 @@ class Registry:
         )
         return Unit(unit_id, parent_id, level, name)
 
-    async def register_cell(self, unit_id: str, parent_id: str, name: str) -> dict[str, str]:
-        """Add a cell and create its documents; returns kind -> documentId."""
+    async def register_cell(
+        self, unit_id: str, parent_id: str, name: str, schema_version: int = CURRENT_VERSION
+    ) -> dict[str, str]:
+        """Add a cell and create its documents; returns kind -> documentId.
+
+        ``schema_version`` below the current one only to test migrations of old documents.
+        """
         await self.add_unit(unit_id, parent_id, "cell", name)
         ids: dict[str, str] = {}
         for kind in KINDS:
             doc_id = new_document_id()
-            doc = new_document(kind, unit_id)
+            doc = new_document(kind, unit_id, schema_version)
             await self.store.create(
                 DocumentInfo(doc_id, kind, unit_id), [c.bytes for c in doc.get_changes([])]
             )

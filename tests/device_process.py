@@ -1,0 +1,61 @@
+"""Run SDK calls in a separate Python process, so a test sees what survives a device restart.
+
+``python tests/device_process.py DEVICE_FILE MEMBER_ID '[["method", {kwargs}], ...]'`` calls each
+Handbook method in order and prints the results as JSON; ``["sync", {"server": url}]`` syncs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
+
+
+def run_device(device: Path, member_id: str, ops: list[list[Any]], timeout: float = 60) -> list:
+    """Start the device process, wait for it, return its results (raises on failure)."""
+    done = subprocess.run(
+        [sys.executable, __file__, str(device), member_id, json.dumps(ops)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"device process failed:\n{done.stderr}")
+    return json.loads(done.stdout)
+
+
+def _main() -> None:
+    sys.path.insert(0, str(ROOT))
+    from client_sdk.handbook import Handbook
+    from client_sdk.syncer import Syncer
+
+    device, member_id, ops = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+    book = Handbook(device, member_id=member_id)
+    results = []
+    for method, kwargs in ops:
+        if method == "sync":
+            ok = asyncio.run(Syncer(book, kwargs["server"]).sync_once(kwargs.get("timeout", 20)))
+            results.append(ok)
+        else:
+            results.append(_jsonable(getattr(book, method)(**kwargs)))
+    book.close()
+    print(json.dumps(results, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    _main()
