@@ -20,7 +20,7 @@ from automerge.core import Document
 
 from schema.migrations import migrate
 from syncd import messages as wire
-from syncd.errors import ChangeRejected, TooManyDocuments
+from syncd.errors import ChangeRejected, CorruptSyncData, TooManyDocuments
 from syncd.limits import Limits
 from syncd.live_document import LiveDocument, PeerKey
 from syncd.policy import Decision, DocumentInfo, Policy, Principal
@@ -144,8 +144,12 @@ class DocumentHub:
             try:
                 applied = live.receive(peer.key, msg.data, self._checker(peer, info))
             except ChangeRejected as exc:
+                self._forget_unstored(entry, peer)
                 self._tell_rejected(peer, doc_id, exc)
                 return
+            except CorruptSyncData:
+                self._forget_unstored(entry, peer)
+                raise
             if applied.new_changes:
                 try:
                     if entry.stored:
@@ -160,6 +164,14 @@ class DocumentHub:
             self._reply(peer, live)
             if applied.new_changes:
                 self._fan_out(live, exclude=peer.key)
+
+    @staticmethod
+    def _forget_unstored(entry: _Entry, peer: Peer) -> None:
+        """A refused push of a document we never stored leaves nothing behind."""
+        if not entry.stored and entry.live is not None:
+            peer.documents.discard(entry.live.document_id)
+            entry.live = entry.info = None
+            entry.stored = True
 
     def _checker(self, peer: Peer, info: DocumentInfo) -> Callable[[Document, Document], Decision]:
         return lambda before, after: self.policy.may_apply(peer.principal, info, before, after)
@@ -220,7 +232,7 @@ class DocumentHub:
         """A private copy of the canonical document (for reads: REST, reports, tests)."""
         async with self._locked(doc_id) as entry:
             live = await self._open(entry, doc_id)
-            return None if live is None else live.doc.fork()
+            return None if live is None or not entry.stored else live.doc.fork()
 
     # ---- background upkeep -------------------------------------------------------------
 

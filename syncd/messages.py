@@ -71,15 +71,17 @@ Incoming = Join | Leave | SyncLike | DocUnavailable | Ephemeral | Ignored
 _IGNORED_TYPES = frozenset({"remote-subscription-change", "remote-heads-changed"})
 
 
-def _clean(value: Any) -> Any:
-    """JS encodes a missing optional field as CBOR ``undefined``; treat it as absent."""
-    if value is cbor2.undefined:
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items() if v is not cbor2.undefined}
-    if isinstance(value, list):
-        return [_clean(v) for v in value]
-    return value
+def _clean(msg: dict[Any, Any]) -> dict[Any, Any]:
+    """JS encodes a missing optional field as CBOR ``undefined``; treat it as absent.
+
+    Shallow on purpose (top level and peerMetadata, where JS puts them): a frame may hold a cycle
+    or a DAG of shared values (CBOR tags 28/29) that a recursive walk would follow without end.
+    """
+    out = {k: v for k, v in msg.items() if v is not cbor2.undefined}
+    meta = out.get("peerMetadata")
+    if isinstance(meta, dict):
+        out["peerMetadata"] = {k: v for k, v in meta.items() if v is not cbor2.undefined}
+    return out
 
 
 def _field(msg: dict[str, Any], name: str, kind: type | tuple[type, ...]) -> Any:

@@ -42,10 +42,11 @@ class WebSocketPeer:
         self._outbox: asyncio.Queue[object] = asyncio.Queue()
         self._queued_bytes = 0
         self.closed = asyncio.Event()
+        self._closing = False  # set at once; `closed` only when the writer has finished
         self.close_code = 1000
 
     def send(self, frame: bytes) -> None:
-        if self.closed.is_set():
+        if self._closing:
             return
         self._queued_bytes += len(frame)
         if self._queued_bytes > MAX_OUTBOX_BYTES:
@@ -55,7 +56,8 @@ class WebSocketPeer:
         self._outbox.put_nowait(frame)
 
     def close(self, code: int = 1000) -> None:
-        if not self.closed.is_set():
+        if not self._closing:
+            self._closing = True
             self.close_code = code
             self._outbox.put_nowait(_CLOSE)
 
