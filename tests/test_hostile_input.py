@@ -20,7 +20,7 @@ from typing import Any
 import cbor2
 import pytest
 import pytest_asyncio
-from automerge.core import ROOT, Document, ScalarType, SyncState
+from automerge.core import ROOT, Document, Message, ScalarType, SyncState
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -345,13 +345,21 @@ def _real_sync_message(replica: Document) -> bytes:
     return msg.encode()
 
 
+def _last_change(replica: Document, message: bytes) -> bytes:
+    """The bytes of the one change ``message`` brings to ``replica``."""
+    probe = replica.fork()
+    probe.receive_sync_message(SyncState(), Message.decode(message))
+    (change,) = probe.get_changes(replica.get_heads())
+    return change.bytes
+
+
 def _corrupt(variant: str, replica: Document) -> bytes:
     real = _real_sync_message(replica)
     # the real message would change the document; its corrupted form must not decode
     probe = LiveDocument("probe", replica.fork())
     assert probe.receive(1, real, lambda a, b: Decision.allow()).new_changes
-    if variant == "tail-flipped":
-        bad = real[:-8] + bytes(b ^ 0xFF for b in real[-8:])
+    if variant == "bad-header":
+        bad = bytes([real[0] ^ 0xFF]) + real[1:]
     elif variant == "truncated":
         bad = real[: len(real) * 2 // 3]
     else:
@@ -361,7 +369,7 @@ def _corrupt(variant: str, replica: Document) -> bytes:
     return bad
 
 
-@pytest.mark.parametrize("variant", ["tail-flipped", "truncated", "random-bytes"])
+@pytest.mark.parametrize("variant", ["bad-header", "truncated", "random-bytes"])
 async def test_corrupt_sync_data_changes_nothing(
     server: ServerProcess, guarded: GoodPeers, variant: str
 ) -> None:
@@ -374,6 +382,32 @@ async def test_corrupt_sync_data_changes_nothing(
     outcome = await hostile(server, [sync_frame("hostile-peer", guarded.doc_id, bad)])
     outcome.assert_error("corrupt_sync_data")
     outcome.assert_closed()
+    assert await asyncio.to_thread(guarded.server_heads) == before
+
+
+async def test_corrupted_change_chunk_is_dropped_not_applied(
+    server: ServerProcess, guarded: GoodPeers
+) -> None:
+    """Automerge verifies each change chunk and silently drops one that fails; the envelope is
+    fine, so no error is owed, but nothing may reach the document or storage."""
+    replica = guarded.editor.document(guarded.doc_id)
+    real = _real_sync_message(replica)
+    change = _last_change(replica, real)
+    at = real.find(change)
+    assert at > 0
+    middle = at + len(change) // 2
+    bad = real[:middle] + bytes([real[middle] ^ 0xFF]) + real[middle + 1 :]
+    mine = sorted(h.hex() for h in replica.get_heads())
+    async with asyncio.timeout(5):
+        while (before := await asyncio.to_thread(guarded.server_heads)) != mine:
+            await asyncio.sleep(0.05)
+    async with asyncio.timeout(CLOSE_TIMEOUT):
+        async with connect(server.ws) as ws:
+            await ws.send(join_frame("chunk-peer"))
+            assert cbor2.loads(await ws.recv())["type"] == "peer"
+            await ws.send(sync_frame("chunk-peer", guarded.doc_id, bad))
+            reply = cbor2.loads(await ws.recv())
+            assert reply["type"] == "sync"  # answered like any peer; the change was not taken
     assert await asyncio.to_thread(guarded.server_heads) == before
 
 
