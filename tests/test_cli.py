@@ -1,0 +1,231 @@
+"""The ``sotay`` command line, run as a real subprocess against the real server."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+import unicodedata
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.server_process import ROOT, ServerProcess
+
+NEW_NAME = "Nguyễn Thị Ánh Tuyết"
+TASK_TITLE = "Thu đảng phí quý I năm 2027"
+NOTE = "Đã thu 5/8 đảng viên"
+MINUTES_LINE = "Bổ sung: đồng chí Tuyết báo cáo công tác dân vận."
+
+
+def cli(
+    device: Path, *args: str, timeout: float = 60, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "PYTHONIOENCODING": "utf-8", **(env or {})}
+    full_env.pop("SOTAY_DEVICE", None)
+    return subprocess.run(
+        [sys.executable, "-m", "client_sdk", "--device", str(device), *args],
+        cwd=ROOT,
+        env=full_env,
+        capture_output=True,
+        encoding="utf-8",
+        errors="replace",
+        timeout=timeout,
+    )
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    assert result.returncode == 0, f"rc={result.returncode}\n{result.stdout}\n{result.stderr}"
+    assert "Traceback" not in result.stderr
+    return result
+
+
+def as_json(result: subprocess.CompletedProcess[str]) -> dict:
+    return json.loads(ok(result).stdout)
+
+
+def chunk_count(device: Path) -> int:
+    with sqlite3.connect(f"file:{device}?mode=ro", uri=True) as db:
+        return int(db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[list[ServerProcess]]:
+    """A fresh server; the test may replace it (restart on the same data dir, new port)."""
+    running = [ServerProcess(tmp_path / "data").start()]
+    yield running
+    for s in running:
+        s.stop()
+
+
+def test_offline_edits_reach_another_device(server: list[ServerProcess], tmp_path: Path) -> None:
+    srv = server[0]
+    cell = srv.demo_manifest()["cells"][0]["unit_id"]
+    secretary = f"{cell}-m01"
+    dev_a, dev_b = tmp_path / "a.sqlite3", tmp_path / "b.sqlite3"
+    for device in (dev_a, dev_b):
+        ok(cli(device, "init", "--server", srv.http, "--cell", cell, "--member", secretary))
+    before = as_json(cli(dev_a, "member", "list", "--json"))["members"]
+    assert as_json(cli(dev_a, "status", "--json"))["pending_changes"] == 0
+    meeting = as_json(cli(dev_a, "meeting", "list", "--json"))["meetings"][-1]["meeting_id"]
+
+    # No server from here on: every edit lands in the device's own store.
+    srv.stop()
+    decomposed = unicodedata.normalize("NFD", NEW_NAME)  # as some phone keyboards send it
+    added = as_json(
+        cli(
+            dev_a,
+            "--json",
+            "member",
+            "add",
+            "--name",
+            decomposed,
+            "--birth",
+            "1995-06-15",
+            "--gender",
+            "female",
+            "--joined",
+            "2025-09-02",
+            "--phone",
+            "0912345678",
+        )
+    )
+    member_id = added["member_id"]
+    assert added["full_name"] == NEW_NAME and added["status"] == "probationary"
+    task = as_json(
+        cli(
+            dev_a,
+            "task",
+            "assign",
+            "--title",
+            TASK_TITLE,
+            "--assignee",
+            member_id,
+            "--due",
+            "2027-03-31",
+            "--json",
+        )
+    )
+    ok(cli(dev_a, "task", "progress", task["task_id"], NOTE))
+    ok(cli(dev_a, "meeting", "minutes", meeting, "--append", MINUTES_LINE))
+    pending = as_json(cli(dev_a, "status", "--json"))["pending_changes"]
+    assert pending >= 4
+
+    # A refused write: stable code on stderr, exit 1, no traceback, store untouched.
+    chunks = chunk_count(dev_a)
+    bad = cli(dev_a, "member", "add", "--name", "X", "--status", "full")
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert "official_date_required" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    assert chunk_count(dev_a) == chunks
+    assert as_json(cli(dev_a, "status", "--json"))["pending_changes"] == pending
+    assert len(as_json(cli(dev_a, "member", "list", "--json"))["members"]) == len(before) + 1
+
+    # Sync with the server down: exit 2 quickly, edits kept.
+    start = time.monotonic()
+    offline = cli(dev_a, "sync", "--timeout", "2", timeout=30)
+    assert offline.returncode == 2, offline.stdout + offline.stderr
+    assert time.monotonic() - start < 15
+    assert "will sync later" in offline.stderr and "Traceback" not in offline.stderr
+    assert as_json(cli(dev_a, "status", "--json"))["pending_changes"] == pending
+
+    # Back online on the same data, at a new address: re-point with --server.
+    srv = ServerProcess(srv.data_dir).start()
+    server.append(srv)
+    synced = as_json(cli(dev_a, "sync", "--server", srv.http, "--timeout", "20", "--json"))
+    assert synced["synced"] is True and synced["pending_changes"] == 0
+    status_a = as_json(cli(dev_a, "status", "--json"))
+    assert status_a["server"] == srv.http and status_a["pending_changes"] == 0
+    assert status_a["last_successful_sync"]
+
+    ok(cli(dev_b, "sync", "--server", srv.http, "--timeout", "20"))
+    members = as_json(cli(dev_b, "member", "list", "--json"))["members"]
+    mine = [m for m in members if m["member_id"] == member_id]
+    assert len(mine) == 1 and mine[0]["full_name"] == NEW_NAME
+    assert unicodedata.is_normalized("NFC", mine[0]["full_name"])
+    assert mine[0]["birth_date"] == "1995-06-15" and mine[0]["history"][0]["by"] == secretary
+    tasks = as_json(cli(dev_b, "task", "list", "--json"))["tasks"]
+    got = next(t for t in tasks if t["task_id"] == task["task_id"])
+    assert got["title"] == TASK_TITLE and got["assignee"] == member_id
+    assert [n["text"] for n in got["progress"]] == [NOTE]
+    minutes = as_json(cli(dev_b, "meeting", "show", meeting, "--json"))["minutes"]
+    assert minutes.endswith(MINUTES_LINE + "\n")
+    human = ok(cli(dev_b, "member", "list")).stdout
+    assert NEW_NAME in human
+
+
+def test_cell_choice_and_errors_without_traceback(
+    demo_server: ServerProcess, tmp_path: Path
+) -> None:
+    cells = [c["unit_id"] for c in demo_server.demo_manifest()["cells"][:2]]
+    device = tmp_path / "two.sqlite3"
+
+    missing = cli(device, "member", "list")
+    assert missing.returncode == 1 and "device_not_initialised" in missing.stderr
+    assert not device.exists()
+
+    unknown = cli(device, "init", "--server", demo_server.http, "--cell", "c-khong-co")
+    assert unknown.returncode == 1 and "unknown_cell" in unknown.stderr
+
+    for cell in cells:
+        ok(cli(device, "init", "--server", demo_server.http, "--cell", cell))
+    ambiguous = cli(device, "member", "list")
+    assert ambiguous.returncode == 1 and "cell_required" in ambiguous.stderr
+    assert "--cell" in ambiguous.stderr
+    listed = as_json(cli(device, "member", "list", "--cell", cells[1], "--json"))
+    assert listed["cell_id"] == cells[1] and listed["members"]
+
+    no_such = cli(device, "task", "start", "viec-khong-co", "--cell", cells[0])
+    assert no_such.returncode == 1 and "unknown_task" in no_such.stderr
+    bad_date = cli(
+        device,
+        "meeting",
+        "schedule",
+        "--cell",
+        cells[0],
+        "--date",
+        "05/12/2026",
+        "--kind",
+        "regular",
+        "--agenda",
+        "Họp",
+    )
+    assert bad_date.returncode == 1 and "bad_date" in bad_date.stderr
+    for result in (missing, unknown, ambiguous, no_such, bad_date):
+        assert "Traceback" not in result.stderr
+
+    usage = cli(device, "member", "add", "--cell", cells[0])  # --name missing
+    assert usage.returncode == 64 and "--name" in usage.stderr
+
+    # A terminal that cannot print Vietnamese still gets valid JSON with the names intact.
+    plain = cli(
+        device, "member", "list", "--cell", cells[0], "--json", env={"PYTHONIOENCODING": "ascii"}
+    )
+    names = {m["full_name"] for m in as_json(plain)["members"]}
+    assert any(not n.isascii() for n in names)
+    ok(cli(device, "member", "list", "--cell", cells[0], env={"PYTHONIOENCODING": "ascii"}))
+
+
+def test_help_is_bilingual_and_lists_commands(tmp_path: Path) -> None:
+    device = tmp_path / "none.sqlite3"
+    top = ok(cli(device, "--help")).stdout
+    for command in ("init", "sync", "status", "member", "meeting", "task"):
+        assert command in top
+    assert "Thêm" in ok(cli(device, "member", "--help")).stdout
+    add = ok(cli(device, "member", "add", "--help")).stdout
+    assert "Thêm đảng viên / Add a member" in add
+    for option in ("--name", "--official", "--status", "--birth", "--phone"):
+        assert option in add
+    for group, actions in (
+        ("member", ("list", "add", "update", "status")),
+        ("meeting", ("list", "schedule", "attend", "minutes", "resolution")),
+        ("task", ("list", "assign", "start", "progress", "done", "cancel")),
+    ):
+        text = ok(cli(device, group, "--help")).stdout
+        for action in actions:
+            assert action in text
+    assert not device.exists()
