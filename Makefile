@@ -21,7 +21,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 $(NODE_STAMP): tests/interop/package.json tests/interop/package-lock.json
-	cd tests/interop && npm ci --no-audit --no-fund
+	# npm 11 leaves the optional cbor-extract binaries out of the lock, which `npm ci` rejects;
+	# `npm install` honours the committed lock (exact versions) and does not rewrite it.
+	cd tests/interop && npm install --no-audit --no-fund
 	touch $(NODE_STAMP)
 
 install: $(STAMP) $(NODE_STAMP)

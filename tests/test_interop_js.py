@@ -1,7 +1,7 @@
 """Interop acceptance: stock ``@automerge/automerge-repo`` 2.5 JS clients against the real server.
 
 The JS side is ``tests/interop/client.mjs`` (one Node process per client, one JSON line out);
-its dependencies come from ``npm ci`` in ``tests/interop``. Missing Node or node_modules is a
+its dependencies come from ``npm install`` (via ``make test``) in ``tests/interop``. Missing Node or node_modules is a
 failure, never a skip: CI installs them, and a silently skipped interop suite proves nothing.
 """
 
@@ -36,7 +36,7 @@ def _node() -> str:
     if node is None or missing:
         pytest.fail(
             "JS interop tests need Node.js and the pinned automerge-repo packages: "
-            f"run `npm ci` in {INTEROP} (node={node!r}, missing={missing})",
+            f"run `make install` (npm install in) {INTEROP} (node={node!r}, missing={missing})",
             pytrace=False,
         )
     return node
