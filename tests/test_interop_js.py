@@ -1,8 +1,9 @@
 """Interop acceptance: stock ``@automerge/automerge-repo`` 2.5 JS clients against the real server.
 
 The JS side is ``tests/interop/client.mjs`` (one Node process per client, one JSON line out);
-its dependencies come from ``npm install`` (via ``make test``) in ``tests/interop``. Missing Node or node_modules is a
-failure, never a skip: CI installs them, and a silently skipped interop suite proves nothing.
+its dependencies come from ``make install`` (npm install in ``tests/interop``). Missing Node or
+node_modules is a failure, never a skip: CI installs them, and a skipped interop suite proves
+nothing.
 """
 
 from __future__ import annotations
