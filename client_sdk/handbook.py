@@ -23,6 +23,7 @@ from schema import tasks as tk
 from schema.documents import KINDS
 from schema.errors import invalid
 from schema.migrations import CURRENT_VERSION
+from syncd.document_id import is_document_id
 
 T = TypeVar("T")
 
@@ -76,19 +77,39 @@ class Handbook:
         self._docs: dict[str, Document] = {}
         self._subscribers: list[Callable[[ChangeEvent], None]] = []
         self.connected = False
-        self.last_error: str | None = None
 
     def close(self) -> None:
         self.store.close()
 
+    @property
+    def last_error(self) -> str | None:
+        """Why the last sync attempt failed (kept across restarts), None after a success."""
+        return self.store.get_meta("last_error") or None
+
+    @last_error.setter
+    def last_error(self, value: str | None) -> None:
+        self.store.set_meta("last_error", value or "")
+
     # ---- cells and documents ---------------------------------------------------------------
 
-    def add_cell(self, cell_id: str, documents: dict[str, str]) -> None:
-        """Carry a cell's documents (kind -> documentId); their content arrives on first sync."""
-        for kind, doc_id in documents.items():
-            if kind not in KINDS:
-                raise ValueError(f"unknown document kind {kind!r}")
-            self.store.add_document(doc_id.removeprefix("automerge:"), cell_id, kind)
+    def add_cell(self, cell_id: str, documents: dict[str, str]) -> list[str]:
+        """Carry a cell's documents (kind -> documentId); their content arrives on first sync.
+
+        Kinds this app version does not know (a newer server) are skipped and returned, so an
+        old app keeps working with the kinds it knows.
+        """
+        known = {k: v.removeprefix("automerge:") for k, v in documents.items() if k in KINDS}
+        for doc_id in known.values():
+            if not is_document_id(doc_id):
+                raise invalid(
+                    "bad_document_id",
+                    "Mã tài liệu không hợp lệ.",
+                    "Invalid document id.",
+                    doc_id[:60],
+                )
+        for kind, doc_id in known.items():
+            self.store.add_document(doc_id, cell_id, kind)
+        return sorted(set(documents) - set(known))
 
     def cells(self) -> dict[str, dict[str, str]]:
         result: dict[str, dict[str, str]] = {}
@@ -128,6 +149,12 @@ class Handbook:
 
     def _write(self, cell_id: str, kind: str, op: Callable[[Document], T]) -> T:
         """Run a schema operation and make its changes durable before returning."""
+        if not self.member_id:
+            raise invalid(
+                "device_user_unknown",
+                "Thiết bị chưa biết người dùng (mã đảng viên): không thể ghi.",
+                "The device does not know its user (member id): cannot write.",
+            )
         doc_id = self._doc_id(cell_id, kind)
         doc = self._read(cell_id, kind)
         before = doc.get_heads()

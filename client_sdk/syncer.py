@@ -84,6 +84,10 @@ class Syncer:
                         max(0.0, deadline - loop.time()),
                     )
                     if ok and conn.connected:
+                        if self.refused:
+                            # Not a success: edits to a refused document never reach anyone.
+                            self.handbook.last_error = "refused: " + ", ".join(sorted(self.refused))
+                            return False
                         self._mark_success()
                         return True
                     self.handbook.last_error = "connection lost during sync"

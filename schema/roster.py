@@ -171,10 +171,14 @@ def _clean_fields(data: dict[str, Any], version: int = CURRENT_VERSION) -> dict[
                 "Nơi cư trú gồm 'registered' (có/không) và 'place'.",
                 "Residence has 'registered' (bool) and 'place'.",
             )
-        out["residence"] = {
-            "registered": bool(res.get("registered", False)),
-            "place": f.text(res.get("place"), "residence.place", max_len=200, required=False),
-        }
+        # Only the keys given: updating the place alone must not reset "registered".
+        residence: dict[str, Any] = {}
+        if "registered" in res:
+            residence["registered"] = bool(res["registered"])
+        if "place" in res:
+            place = res["place"]
+            residence["place"] = f.text(place, "residence.place", max_len=200, required=False)
+        out["residence"] = residence
     return out
 
 

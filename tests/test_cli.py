@@ -172,7 +172,7 @@ def test_cell_choice_and_errors_without_traceback(
     assert unknown.returncode == 1 and "unknown_cell" in unknown.stderr
 
     for cell in cells:
-        ok(cli(device, "init", "--server", demo_server.http, "--cell", cell))
+        ok(cli(device, "init", "--server", demo_server.http, "--cell", cell, "--member", "sec"))
     ambiguous = cli(device, "member", "list")
     assert ambiguous.returncode == 1 and "cell_required" in ambiguous.stderr
     assert "--cell" in ambiguous.stderr

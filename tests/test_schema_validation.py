@@ -185,3 +185,12 @@ def test_lifecycle_keeps_history_and_correction_is_explicit() -> None:
     assert corrected.status == "full"
     assert [e.status for e in corrected.history] == ["probationary", "full", "expelled", "full"]
     assert corrected.history[-1].correction is True
+
+
+def test_updating_the_residence_place_keeps_the_registration_flag() -> None:
+    doc = new_document("roster", "c1")
+    rs.add_member(
+        doc, "m1", {"full_name": "A", "residence": {"registered": True, "place": "Thôn 1"}}, by="s"
+    )
+    updated = rs.update_member(doc, "m1", {"residence": {"place": "Thôn 2"}})
+    assert updated.residence_registered is True and updated.residence_place == "Thôn 2"
