@@ -57,6 +57,7 @@ class SyncConnection:
         self._activity = asyncio.Event()
         # Called after remote changes were applied to a document: (documentId, heads before).
         self.on_change: Callable[[str, list[bytes]], None] | None = None
+        self.on_ephemeral: Callable[[dict[str, Any]], None] | None = None
         # The heads the server advertised last, per document (see sync_heads).
         self.server_heads: dict[str, list[bytes]] = {}
 
@@ -185,6 +186,8 @@ class SyncConnection:
             self.errors.append(str(msg.get("message")))
         elif kind == "ephemeral":
             self.ephemeral.append(msg)
+            if self.on_ephemeral is not None:
+                self.on_ephemeral(msg)
         elif kind == "doc-unavailable" and doc_id in self._docs:
             self._docs[doc_id].unavailable = True
         elif kind in ("sync", "request") and doc_id in self._docs:

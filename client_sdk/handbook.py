@@ -7,6 +7,10 @@ there is signal. Reads never need the network.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import inspect
+import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,12 +20,15 @@ from typing import Any, TypeVar
 
 from automerge.core import Document
 
+from client_sdk.identity import DeviceIdentity
 from client_sdk.local_store import COMPACT_AFTER_CHUNKS, LocalStore
 from schema import meetings as mt
 from schema import roster as rs
 from schema import tasks as tk
+from schema.access import Actor, check_write
+from schema.automerge_io import plain
 from schema.documents import KINDS
-from schema.errors import invalid
+from schema.errors import SotayError, invalid
 from schema.migrations import CURRENT_VERSION
 from syncd.document_id import is_document_id
 
@@ -37,11 +44,45 @@ class ChangeEvent:
 
 
 @dataclass(frozen=True)
+class Refusal:
+    document_id: str
+    method: str
+    call: dict[str, Any]
+    code: str
+    message_vi: str
+
+
+@dataclass(frozen=True)
 class SyncStatus:
     connected: bool
     pending_changes: int  # local changes the server has not acknowledged yet
     last_successful_sync: str | None  # device clock, ISO 8601: for people, never for ordering
     last_error: str | None
+
+
+def _replayable(method: Callable[..., T]) -> Callable[..., T]:
+    """Remember a write as (method, arguments) until the server has it: after a refusal the
+    device resets to the server's state and replays what is still allowed (brief §3)."""
+    signature = inspect.signature(method)
+
+    @functools.wraps(method)
+    def wrapper(self: Handbook, *args: Any, **kwargs: Any) -> T:
+        bound = signature.bind(self, *args, **kwargs)
+        call: dict[str, Any] = {}
+        for name, value in bound.arguments.items():
+            if name == "self":
+                continue
+            if signature.parameters[name].kind is inspect.Parameter.VAR_KEYWORD:
+                call.update(value)
+            else:
+                call[name] = value
+        outer, self._call = self._call, (method.__name__, call)
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self._call = outer
+
+    return wrapper
 
 
 def _new_id(prefix: str) -> str:
@@ -75,11 +116,27 @@ class Handbook:
             self.store.set_meta("member_id", member_id)
         self.member_id = self.store.get_meta("member_id") or ""
         self._docs: dict[str, Document] = {}
+        self._call: tuple[str, dict[str, Any]] | None = None  # the write being made (replay log)
         self._subscribers: list[Callable[[ChangeEvent], None]] = []
         self.connected = False
 
     def close(self) -> None:
         self.store.close()
+
+    # ---- identity --------------------------------------------------------------------------
+
+    def set_identity(self, device_id: str, private_key_pem: str) -> None:
+        """The device id the server registered (enrolment or the secretary's desk) and the key
+        that proves it. Stored in the device's own file only."""
+        DeviceIdentity.from_pem(device_id, private_key_pem)  # refuse a bad key now, not later
+        self.store.set_meta("device_id", device_id)
+        self.store.set_meta("device_key_pem", private_key_pem)
+
+    @property
+    def identity(self) -> DeviceIdentity | None:
+        device_id = self.store.get_meta("device_id")
+        pem = self.store.get_meta("device_key_pem")
+        return DeviceIdentity.from_pem(device_id, pem) if device_id and pem else None
 
     @property
     def last_error(self) -> str | None:
@@ -148,7 +205,8 @@ class Handbook:
         return doc
 
     def _write(self, cell_id: str, kind: str, op: Callable[[Document], T]) -> T:
-        """Run a schema operation and make its changes durable before returning."""
+        """Run a schema operation, check it against the permission rules, and make it durable
+        before returning. The operation runs on a fork first: a refusal touches nothing."""
         if not self.member_id:
             raise invalid(
                 "device_user_unknown",
@@ -158,11 +216,88 @@ class Handbook:
         doc_id = self._doc_id(cell_id, kind)
         doc = self._read(cell_id, kind)
         before = doc.get_heads()
-        result = op(doc)  # raises ValidationError with the document untouched
-        self.store.append(doc_id, [c.bytes for c in doc.get_changes(before)])
+        trial = doc.fork()
+        trial.set_actor(self._actor)
+        result = op(trial)  # raises ValidationError; the replica is untouched
+        roles = self.roles_on(cell_id)
+        if roles is not None:
+            verdict = check_write(kind, Actor(self.member_id, roles), plain(doc), plain(trial))
+            if not verdict.allowed:
+                raise invalid(verdict.rule, verdict.reason_vi, verdict.reason_en)
+        doc.merge(trial)
+        changes = doc.get_changes(before)
+        self.store.append(doc_id, [c.bytes for c in changes])
+        if self._call is not None:
+            name, call = self._call
+            self.store.add_pending_op(doc_id, name, json.dumps(call), [c.hash for c in changes])
         self._maybe_compact(doc_id, doc)
         self._notify(ChangeEvent(cell_id, kind, doc_id, "local"))
         return result
+
+    def _pin(self, **generated: Any) -> None:
+        """Ids a write generated go into its replay record, so a replay makes the same record."""
+        if self._call is not None:
+            self._call[1].update(generated)
+
+    # ---- permissions (same rules as the server: schema/access.py) --------------------------
+
+    def set_access(self, cells: dict[str, list[str]]) -> None:
+        """Roles per cell, as ``GET /api/me`` reports them; used to check edits before making
+        them. Without it the device only learns of a refusal from the server."""
+        self.store.set_meta("access", json.dumps(cells))
+
+    def roles_on(self, cell_id: str) -> frozenset[str] | None:
+        raw = self.store.get_meta("access")
+        if not raw:
+            return None
+        roles = json.loads(raw).get(cell_id)
+        return None if roles is None else frozenset(roles)
+
+    # ---- after the server refused an edit --------------------------------------------------
+
+    def reset_document(
+        self, document_id: str, server_heads: list[bytes], refused_rule: str | None = None
+    ) -> list[Refusal]:
+        """Go back to the server's state and replay this device's pending writes that are still
+        allowed. Returns the writes that were refused again (also kept in ``refusals()``).
+
+        ``refused_rule`` set means "do not replay at all": the server refused again what the
+        local rules allowed, so every pending write is reported refused under that rule.
+        """
+        doc = self.document(document_id)
+        base = doc.fork_at(server_heads) if server_heads else Document()
+        known = {c.hash for c in base.get_changes([])}
+        # A fresh actor: the refused change used the old one's next sequence number.
+        actor = secrets.token_hex(16)
+        self.store.set_meta("actor_id", actor)
+        self._actor = bytes.fromhex(actor)
+        for other in self._docs.values():
+            other.set_actor(self._actor)
+        base.set_actor(self._actor)
+        pending = self.store.pending_ops(document_id)
+        self.store.clear_pending_ops(document_id)
+        self._docs[document_id] = base
+        self.store.compact(document_id, base)
+        refused: list[Refusal] = []
+        for method, call, hashes in pending:
+            if hashes and set(hashes) <= known:
+                continue  # the server already has this one
+            if refused_rule is not None:
+                refused.append(Refusal(document_id, method, call, refused_rule, ""))
+                continue
+            try:
+                getattr(self, method)(**call)
+            except SotayError as exc:
+                refused.append(Refusal(document_id, method, call, exc.code, exc.message_vi))
+        if refused:
+            earlier = json.loads(self.store.get_meta("refusals") or "[]")
+            earlier.extend(dataclasses.asdict(r) for r in refused)
+            self.store.set_meta("refusals", json.dumps(earlier[-200:], ensure_ascii=False))
+        return refused
+
+    def refusals(self) -> list[Refusal]:
+        """Writes the server refused and that could not be replayed: for the secretary to see."""
+        return [Refusal(**r) for r in json.loads(self.store.get_meta("refusals") or "[]")]
 
     def record_remote(self, document_id: str, before: list[bytes]) -> None:
         """The syncer applied remote changes to a replica: store them, tell subscribers."""
@@ -191,8 +326,10 @@ class Handbook:
 
     def acknowledge(self, document_id: str, server_heads: list[bytes]) -> None:
         """The server advertised ``server_heads`` and we hold them all: our edits up to there
-        are on the server."""
+        are on the server, and no longer need replaying."""
         self.store.set_acked_heads(document_id, server_heads)
+        if sorted(server_heads) == sorted(self.document(document_id).get_heads()):
+            self.store.clear_pending_ops(document_id)
 
     def pending_changes(self) -> int:
         total = 0
@@ -221,6 +358,7 @@ class Handbook:
     def positions(self, cell_id: str) -> dict[str, str]:
         return rs.positions(self._read(cell_id, "roster"))
 
+    @_replayable
     def add_member(
         self,
         cell_id: str,
@@ -231,6 +369,7 @@ class Handbook:
         **fields: Any,
     ) -> rs.Member:
         new_id = member_id or _new_id("m")
+        self._pin(member_id=new_id)
         return self._write(
             cell_id,
             "roster",
@@ -244,6 +383,7 @@ class Handbook:
             ),
         )
 
+    @_replayable
     def update_member(self, cell_id: str, member_id: str, **fields: Any) -> rs.Member:
         return self._write(
             cell_id,
@@ -251,6 +391,7 @@ class Handbook:
             lambda doc: rs.update_member(doc, member_id, fields, self.schema_version),
         )
 
+    @_replayable
     def change_status(
         self,
         cell_id: str,
@@ -277,9 +418,11 @@ class Handbook:
             ),
         )
 
+    @_replayable
     def set_position(self, cell_id: str, position: str, member_id: str | None) -> None:
         self._write(cell_id, "roster", lambda doc: rs.set_position(doc, position, member_id))
 
+    @_replayable
     def record_transfer(self, cell_id: str, **fields: Any) -> str:
         if self.schema_version < 2:
             raise invalid(
@@ -288,6 +431,7 @@ class Handbook:
                 "This app version does not support transfer papers.",
             )
         transfer_id = fields.pop("transfer_id", None) or _new_id("tr")
+        self._pin(transfer_id=transfer_id)
         self._write(
             cell_id,
             "roster",
@@ -300,10 +444,12 @@ class Handbook:
     def meetings(self, cell_id: str) -> dict[str, mt.Meeting]:
         return mt.meetings(self._read(cell_id, "meetings"))
 
+    @_replayable
     def schedule_meeting(
         self, cell_id: str, *, date: str, kind: str, agenda: str, meeting_id: str | None = None
     ) -> mt.Meeting:
         new_id = meeting_id or _new_id("hop")
+        self._pin(meeting_id=new_id)
         return self._write(
             cell_id,
             "meetings",
@@ -312,6 +458,7 @@ class Handbook:
             ),
         )
 
+    @_replayable
     def record_attendance(self, cell_id: str, meeting_id: str, member_id: str, value: str) -> None:
         roster_ids = set(self.members(cell_id))
         self._write(
@@ -320,6 +467,7 @@ class Handbook:
             lambda doc: mt.record_attendance(doc, meeting_id, member_id, value, members=roster_ids),
         )
 
+    @_replayable
     def edit_minutes(
         self, cell_id: str, meeting_id: str, index: int, delete: int = 0, insert: str = ""
     ) -> str:
@@ -327,9 +475,11 @@ class Handbook:
             cell_id, "meetings", lambda doc: mt.edit_minutes(doc, meeting_id, index, delete, insert)
         )
 
+    @_replayable
     def add_resolution(self, cell_id: str, meeting_id: str, **fields: Any) -> None:
         self._write(cell_id, "meetings", lambda doc: mt.add_resolution(doc, meeting_id, **fields))
 
+    @_replayable
     def add_attachment(self, cell_id: str, meeting_id: str, **fields: Any) -> None:
         self._write(cell_id, "meetings", lambda doc: mt.add_attachment(doc, meeting_id, **fields))
 
@@ -338,6 +488,7 @@ class Handbook:
     def tasks(self, cell_id: str) -> dict[str, tk.Task]:
         return tk.tasks(self._read(cell_id, "tasks"))
 
+    @_replayable
     def assign_task(
         self,
         cell_id: str,
@@ -350,6 +501,7 @@ class Handbook:
     ) -> tk.Task:
         current = rs.current_member_ids(self._read(cell_id, "roster"))
         new_id = task_id or _new_id("viec")
+        self._pin(task_id=new_id)
         return self._write(
             cell_id,
             "tasks",
@@ -365,15 +517,19 @@ class Handbook:
             ),
         )
 
+    @_replayable
     def start_task(self, cell_id: str, task_id: str) -> tk.Task:
         return self._write(cell_id, "tasks", lambda doc: tk.set_status(doc, task_id, "in_progress"))
 
+    @_replayable
     def complete_task(self, cell_id: str, task_id: str) -> tk.Task:
         return self._write(cell_id, "tasks", lambda doc: tk.set_status(doc, task_id, "done"))
 
+    @_replayable
     def cancel_task(self, cell_id: str, task_id: str) -> tk.Task:
         return self._write(cell_id, "tasks", lambda doc: tk.set_status(doc, task_id, "cancelled"))
 
+    @_replayable
     def add_progress(self, cell_id: str, task_id: str, text: str) -> tk.Task:
         return self._write(
             cell_id,

@@ -8,6 +8,7 @@ one ``save()`` now and then.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,13 @@ CREATE TABLE IF NOT EXISTS chunks (
     data        BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks(document_id, seq);
+CREATE TABLE IF NOT EXISTS pending_ops (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    document_id  TEXT NOT NULL,
+    method       TEXT NOT NULL,
+    call         TEXT NOT NULL,
+    change_hashes BLOB NOT NULL
+);
 """
 
 COMPACT_AFTER_CHUNKS = 500
@@ -141,3 +149,23 @@ class LocalStore:
         self.db.execute(
             "UPDATE documents SET acked_heads=? WHERE document_id=?", (_pack(heads), document_id)
         )
+
+    # ---- writes the server has not acknowledged (replayed after a refusal) ------------------
+
+    def add_pending_op(
+        self, document_id: str, method: str, call_json: str, hashes: list[bytes]
+    ) -> None:
+        self.db.execute(
+            "INSERT INTO pending_ops(document_id, method, call, change_hashes) VALUES(?, ?, ?, ?)",
+            (document_id, method, call_json, b"".join(hashes)),
+        )
+
+    def pending_ops(self, document_id: str) -> list[tuple[str, dict, list[bytes]]]:
+        rows = self.db.execute(
+            "SELECT method, call, change_hashes FROM pending_ops WHERE document_id=? ORDER BY seq",
+            (document_id,),
+        ).fetchall()
+        return [(m, json.loads(c), _unpack(h)) for m, c, h in rows]
+
+    def clear_pending_ops(self, document_id: str) -> None:
+        self.db.execute("DELETE FROM pending_ops WHERE document_id=?", (document_id,))

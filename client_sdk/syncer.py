@@ -12,12 +12,25 @@ import asyncio
 import contextlib
 import logging
 from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+import cbor2
 
 from client_sdk.backoff import Backoff
 from client_sdk.connection import SyncConnection
-from client_sdk.handbook import ChangeEvent, Handbook
+from client_sdk.handbook import ChangeEvent, Handbook, Refusal
+from client_sdk.identity import fetch_token, http_json
+from schema.access import REJECTION_NOTICE
+from schema.errors import invalid
 
 log = logging.getLogger("client_sdk.syncer")
+
+
+def http_url(server: str) -> str:
+    """``ws://host:port/sync`` (or an http URL) -> ``http://host:port``."""
+    url = server.rstrip("/").removesuffix("/sync")
+    return "http" + url[2:] if url.startswith("ws") else url
 
 
 def ws_url(server: str) -> str:
@@ -31,9 +44,14 @@ def ws_url(server: str) -> str:
 class Syncer:
     def __init__(self, handbook: Handbook, server: str, backoff: Backoff | None = None) -> None:
         self.handbook = handbook
+        self.server = server
         self.url = ws_url(server)
+        self._token: tuple[str, datetime] | None = None
         self.backoff = backoff or Backoff()
         self.refused: dict[str, str] = {}  # documentId -> why the server would not serve it
+        self._rejections: dict[str, dict[str, Any]] = {}  # documentId -> the server's notice
+        self._resets: dict[str, int] = {}
+        self.refusals: list[Refusal] = []  # writes refused again after a reset
 
     def _document_ids(self) -> list[str]:
         return [d.document_id for d in self.handbook.store.documents()]
@@ -49,16 +67,61 @@ class Syncer:
                 done = False
         return done
 
+    async def _session_url(self, timeout: float) -> str:
+        """The websocket URL with a token that has at least a minute left."""
+        identity = self.handbook.identity
+        if identity is None:
+            raise invalid(
+                "no_device_identity",
+                "Thiết bị chưa được đăng ký (chưa có khóa thiết bị).",
+                "This device is not enrolled yet (no device key).",
+            )
+        now = datetime.now(UTC)
+        if self._token is None or (self._token[1] - now).total_seconds() < 60:
+            self._token = await fetch_token(http_url(self.server), identity, timeout)
+            await self._refresh_access(self._token[0], timeout)
+        return f"{self.url}?{urlencode({'token': self._token[0]})}"
+
+    async def _refresh_access(self, token: str, timeout: float) -> None:
+        """Our roles per cell, so local edits are checked by the same rules as the server's."""
+        me = await asyncio.to_thread(
+            http_json, f"{http_url(self.server)}/api/me", None, token, timeout
+        )
+        self.handbook.set_access({cell: info["roles"] for cell, info in me["cells"].items()})
+
     async def _open_session(self, timeout: float) -> SyncConnection:
         conn = SyncConnection(
-            self.url, peer_id=f"device-{self.handbook.store.get_meta('actor_id')}"
+            await self._session_url(timeout),
+            peer_id=f"device-{self.handbook.store.get_meta('actor_id')}",
         )
         conn.on_change = self.handbook.record_remote
+        conn.on_ephemeral = self._on_ephemeral
         await conn.connect(timeout=timeout)
         for doc_id in self._document_ids():
             await conn.open(doc_id, self.handbook.document(doc_id))
         self.handbook.connected = True
         return conn
+
+    def _on_ephemeral(self, msg: dict[str, Any]) -> None:
+        try:
+            notice = cbor2.loads(msg.get("data", b""))
+        except Exception:
+            return
+        if isinstance(notice, dict) and notice.get("type") == REJECTION_NOTICE:
+            self._rejections[str(msg.get("documentId"))] = notice
+
+    def _reset_rejected(self, conn: SyncConnection) -> None:
+        """The server refused one of our edits and blocked this session for that document:
+        reset to its state, replay what is still allowed, and let the caller reconnect."""
+        for doc_id, notice in list(self._rejections.items()):
+            log.info("server refused an edit on %s: %s", doc_id, notice.get("rule"))
+            self._resets[doc_id] = self._resets.get(doc_id, 0) + 1
+            # Refused again after a replay: our rules and the server's disagree; stop replaying.
+            give_up = str(notice.get("rule") or "refused") if self._resets[doc_id] > 1 else None
+            self.refusals += self.handbook.reset_document(
+                doc_id, conn.server_heads.get(doc_id, []), refused_rule=give_up
+            )
+        self._rejections.clear()
 
     def _mark_success(self) -> None:
         self.handbook.store.set_meta(
@@ -80,9 +143,14 @@ class Syncer:
             else:
                 try:
                     ok = await conn.wait_until(
-                        lambda c=conn: self._all_in_sync(c) or not c.connected,
+                        lambda c=conn: (
+                            bool(self._rejections) or self._all_in_sync(c) or not c.connected
+                        ),
                         max(0.0, deadline - loop.time()),
                     )
+                    if self._rejections:
+                        self._reset_rejected(conn)
+                        continue  # a new session: this one is blocked for that document
                     if ok and conn.connected:
                         if self.refused:
                             # Not a success: edits to a refused document never reach anyone.
@@ -128,7 +196,12 @@ class Syncer:
         try:
             was_synced = False
             while conn.connected and not stop.is_set():
-                await conn.wait_until(lambda: stop.is_set() or not conn.connected, 0.5)
+                await conn.wait_until(
+                    lambda: stop.is_set() or not conn.connected or bool(self._rejections), 0.5
+                )
+                if self._rejections:
+                    self._reset_rejected(conn)
+                    return  # reconnect: this session is blocked for that document
                 synced = self._all_in_sync(conn)
                 if synced and not was_synced:
                     self._mark_success()

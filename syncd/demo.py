@@ -6,14 +6,23 @@ Seeding is idempotent: a data dir that already holds the demo keeps it; ``demo.j
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 from pathlib import Path
 from typing import Any
 
 from automerge.core import Document
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
 
 from schema import meetings, roster, tasks
+from syncd.directory import Directory
 from syncd.document_id import to_url
 from syncd.hub import DocumentHub
 from syncd.registry import Registry
@@ -126,8 +135,81 @@ async def _fill_cell(hub: DocumentHub, cell_id: str, docs: dict[str, str], rng: 
     await hub.change(docs["tasks"], fill_tasks)
 
 
-async def seed_demo(registry: Registry, hub: DocumentHub, data_dir: Path) -> dict[str, Any]:
+OFFICIALS = [
+    ("cb-tinh-hg", "province_admin", PROVINCE[0]),
+    ("cb-huyen-dv", "district_official", "d-dv"),
+    ("cb-xa-pb", "grassroots_officer", "g-dv-pb"),
+]
+FIRST_CELL = "c-dv-pb-1"
+
+
+async def _grant_roles(directory: Directory, hub: DocumentHub, registry: Registry) -> None:
+    """Every roster member holds ``member`` on their cell; m01 is secretary, m02 deputy."""
+    for person, role, unit in OFFICIALS:
+        await directory.grant(person, role, unit, granted_by="demo")
+    for unit in await registry.units():
+        if unit.level != "cell":
+            continue
+        roster_id = (await registry.cell_documents(unit.unit_id))["roster"]
+        doc = await hub.snapshot(roster_id)
+        assert doc is not None
+        for member_id in sorted(roster.current_member_ids(doc)):
+            await directory.grant(member_id, "member", unit.unit_id, granted_by="demo")
+        await directory.grant(f"{unit.unit_id}-m01", "cell_secretary", unit.unit_id, "demo")
+        await directory.grant(f"{unit.unit_id}-m02", "cell_deputy", unit.unit_id, "demo")
+
+
+def _demo_device_plan(cells: list[str]) -> list[tuple[str, str, str]]:
+    """(person, role, unit): one device per role, plus a secretary's device in every cell."""
+    plan = [
+        (f"{FIRST_CELL}-m03", "member", FIRST_CELL),
+        (f"{FIRST_CELL}-m02", "cell_deputy", FIRST_CELL),
+        *[(f"{cell}-m01", "cell_secretary", cell) for cell in cells],
+        *OFFICIALS[::-1],
+    ]
+    return plan
+
+
+async def _demo_devices(
+    directory: Directory, cells: list[str], previous: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Keep the devices of an earlier demo.json that are still active; add the missing ones.
+    Their private keys live only in demo.json: this is demo data, never a real deployment."""
+    kept = {
+        (d["member_id"], d["role"], d["unit_id"]): d
+        for d in previous
+        if directory.active_device(d.get("device_id", "")) is not None
+    }
+    devices = []
+    for person, role, unit in _demo_device_plan(cells):
+        if (person, role, unit) in kept:
+            devices.append(kept[(person, role, unit)])
+            continue
+        key = Ed25519PrivateKey.generate()
+        public = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        device = await directory.register_device(person, public, f"demo {role}", "demo")
+        pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
+        devices.append(
+            {
+                "device_id": device.device_id,
+                "role": role,
+                "member_id": person,
+                "unit_id": unit,
+                "private_key_pem": pem,
+            }
+        )
+    return devices
+
+
+async def seed_demo(
+    registry: Registry, directory: Directory, hub: DocumentHub, data_dir: Path
+) -> dict[str, Any]:
     """Create the demo province unless it is there already; write and return demo.json."""
+    manifest_path = data_dir / "demo.json"
+    previous = []
+    if manifest_path.exists():
+        with contextlib.suppress(ValueError, KeyError):
+            previous = json.loads(manifest_path.read_text())["devices"]
     if await registry.unit(PROVINCE[0]) is None:
         rng = random.Random(2026)
         await registry.add_unit(PROVINCE[0], None, "province", PROVINCE[1])
@@ -138,8 +220,11 @@ async def seed_demo(registry: Registry, hub: DocumentHub, data_dir: Path) -> dic
                 for cell_id, cell_name in CELLS[g_id]:
                     docs = await registry.register_cell(cell_id, g_id, cell_name)
                     await _fill_cell(hub, cell_id, docs, rng)
+        await _grant_roles(directory, hub, registry)
     manifest = await describe(registry)
-    (data_dir / "demo.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
+    cells = [c["unit_id"] for c in manifest["cells"]]
+    manifest["devices"] = await _demo_devices(directory, cells, previous)
+    manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
     return manifest
 
 

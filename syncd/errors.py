@@ -6,7 +6,12 @@ these are cell secretaries and district staff.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from schema.errors import SotayError
+
+if TYPE_CHECKING:
+    from syncd.policy import Decision
 
 
 class ProtocolError(SotayError):
@@ -41,9 +46,38 @@ class CorruptSyncData(ProtocolError):
     message_en = "Corrupt Automerge sync data."
 
 
+class Unauthenticated(SotayError):
+    code = "unauthenticated"
+    message_vi = "Cần mã thông báo hợp lệ của thiết bị (token) để đồng bộ."
+    message_en = "A valid device token is required to sync."
+
+
+class Revoked(SotayError):
+    code = "revoked"
+    message_vi = "Thiết bị hoặc vai trò đã bị thu hồi."
+    message_en = "Device or role revoked."
+
+
 class ChangeRejected(SotayError):
     """A policy refused a change; the connection stays open, the (peer, doc) pair is blocked."""
 
     code = "change_rejected"
     message_vi = "Thay đổi bị từ chối."
     message_en = "Change rejected."
+    rule = ""
+    path: tuple = ()
+
+    @classmethod
+    def of(cls, decision: Decision) -> ChangeRejected:
+        exc = cls(
+            decision.rule,
+            message_vi=f"Thay đổi bị từ chối: {decision.reason_vi}".rstrip(": "),
+            message_en=f"Change rejected: {decision.reason_en}".rstrip(": "),
+        )
+        exc.rule, exc.path = decision.rule, decision.path
+        return exc
+
+
+class PeerBlocked(Exception):
+    """Messages from a (peer, document) pair after a rejection: dropped without an answer, so
+    the rejected change and everything built on it cannot ping-pong (brief §3)."""

@@ -12,19 +12,21 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import cbor2
 from automerge.core import Document
 
+from schema.access import REJECTION_NOTICE
 from schema.migrations import migrate
 from syncd import messages as wire
-from syncd.errors import ChangeRejected, CorruptSyncData, TooManyDocuments
+from syncd.errors import ChangeRejected, CorruptSyncData, PeerBlocked, Revoked, TooManyDocuments
 from syncd.limits import Limits
 from syncd.live_document import LiveDocument, PeerKey
 from syncd.policy import Decision, DocumentInfo, Policy, Principal
-from syncd.storage.base import DocumentStore
+from syncd.storage.base import AuditEntry, DocumentStore
 
 log = logging.getLogger("syncd.hub")
 
@@ -39,6 +41,9 @@ class Peer(Protocol):
 
     def send(self, frame: bytes) -> None:
         """Queue a frame; never blocks (slow peers are dropped by their own writer)."""
+
+    def close(self, code: int = 1000) -> None:
+        """Close after the queued frames are sent."""
 
 
 @dataclass
@@ -68,6 +73,8 @@ class DocumentHub:
         self.peer_id = server_peer_id
         self._entries: dict[str, _Entry] = {}
         self._peers: dict[PeerKey, Peer] = {}
+        # Where refusals are recorded (accepted changes are audited with their storage write).
+        self.audit_rejection: Callable[[AuditEntry], Awaitable[None]] | None = None
 
     # ---- sessions -------------------------------------------------------------------------
 
@@ -129,7 +136,8 @@ class DocumentHub:
                     peer.send(wire.encode_doc_unavailable(self.peer_id, peer.peer_id, doc_id))
                     return
                 live = entry.live = LiveDocument(doc_id, Document())
-                entry.info, entry.stored = DocumentInfo(doc_id), False
+                owner = peer.principal.person_id or None
+                entry.info, entry.stored = DocumentInfo(doc_id, owner_id=owner), False
             assert entry.info is not None
             info = entry.info
             readable = (
@@ -143,19 +151,24 @@ class DocumentHub:
             self._subscribe(peer, live)
             try:
                 applied = live.receive(peer.key, msg.data, self._checker(peer, info))
+            except PeerBlocked:
+                return
             except ChangeRejected as exc:
                 self._forget_unstored(entry, peer)
                 self._tell_rejected(peer, doc_id, exc)
+                if self.audit_rejection is not None:
+                    await self.audit_rejection(self._audit(peer, info, "rejected", exc.rule))
                 return
             except CorruptSyncData:
                 self._forget_unstored(entry, peer)
                 raise
             if applied.new_changes:
+                audit = self._audit(peer, info, "accepted", f"{len(applied.new_changes)} changes")
                 try:
                     if entry.stored:
-                        await self.store.append(doc_id, applied.new_changes)
+                        await self.store.append(doc_id, applied.new_changes, audit)
                     else:
-                        await self.store.create(info, applied.new_changes)
+                        await self.store.create(info, applied.new_changes, audit)
                         entry.stored = True
                 except BaseException:
                     # Memory is now ahead of the disk: forget it, reload from disk next time.
@@ -194,9 +207,48 @@ class DocumentHub:
             if key != exclude and other is not None:
                 self._reply(other, live)
 
+    @staticmethod
+    def _audit(peer: Peer, info: DocumentInfo, outcome: str, detail: str) -> AuditEntry:
+        return AuditEntry(
+            person_id=peer.principal.person_id or None,
+            device_id=peer.principal.device_id,
+            document_id=info.document_id,
+            unit_id=info.unit_id,
+            action="sync",
+            outcome=outcome,
+            rule=detail if outcome == "rejected" else "",
+            detail=detail if outcome == "accepted" else "",
+        )
+
     def _tell_rejected(self, peer: Peer, doc_id: str, exc: ChangeRejected) -> None:
+        """An ``error`` (which stock clients log) and an ``ephemeral`` notice (which the JS
+        handle surfaces as "ephemeral-message" and the SDK uses to reset)."""
         log.info("rejected change from %s on %s: %s", peer.peer_id, doc_id, exc)
         peer.send(wire.encode_error(self.peer_id, peer.peer_id, exc.as_text()))
+        notice = {
+            "type": REJECTION_NOTICE,
+            "rule": exc.rule,
+            "code": exc.code,
+            "message_vi": exc.message_vi,
+            "message_en": exc.message_en,
+            "path": [str(p) for p in exc.path],
+        }
+        peer.send(
+            wire.encode_ephemeral(
+                self.peer_id, peer.peer_id, doc_id, self.peer_id, 1, cbor2.dumps(notice)
+            )
+        )
+
+    def close_sessions(self, person_id: str | None = None, device_id: str | None = None) -> int:
+        """Close every session of a revoked device or of a person who lost a role."""
+        closed = 0
+        for peer in list(self._peers.values()):
+            p = peer.principal
+            if (device_id and p.device_id == device_id) or (person_id and p.person_id == person_id):
+                peer.send(wire.encode_error(self.peer_id, peer.peer_id, Revoked().as_text()))
+                peer.close(4403)
+                closed += 1
+        return closed
 
     async def handle_ephemeral(self, peer: Peer, msg: wire.Ephemeral) -> None:
         """Relay to the document's other peers, with the sender's authenticated peer id."""

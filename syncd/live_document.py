@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from automerge.core import Document, Message, SyncState
 
-from syncd.errors import ChangeRejected, CorruptSyncData
+from syncd.errors import ChangeRejected, CorruptSyncData, PeerBlocked
 from syncd.policy import Decision
 
 PeerKey = int  # identity of one connection; senderIds are chosen by clients and can repeat
@@ -60,7 +60,7 @@ class LiveDocument:
         Raises CorruptSyncData (nothing applied) or ChangeRejected (nothing applied, peer blocked).
         """
         if peer in self.blocked:
-            raise ChangeRejected("peer is blocked on this document after an earlier rejection")
+            raise PeerBlocked()
         state = self.sync_states.setdefault(peer, SyncState())
         before = self.doc.get_heads()
         trial = self.doc.fork()
@@ -72,7 +72,7 @@ class LiveDocument:
             decision = check(self.doc, trial)
             if not decision.allowed:
                 self.blocked.add(peer)
-                raise ChangeRejected(decision.reason_en or decision.rule, code="change_rejected")
+                raise ChangeRejected.of(decision)
         self.doc.receive_sync_message(state, Message.decode(data))
         heads = self.doc.get_heads()
         new = [c.bytes for c in self.doc.get_changes(before)] if heads != before else []

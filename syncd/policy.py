@@ -6,7 +6,7 @@ real rules (party hierarchy, roles, per-path write rules) replace ``AllowAll``; 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from automerge.core import Document
@@ -14,20 +14,16 @@ from automerge.core import Document
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is on the other end of a session. Comes from the credential, never from senderId."""
+    """Who is on the other end of a session: the person and device behind the token checked at
+    the upgrade, never the client-chosen senderId. Roles are looked up at each decision, so a
+    revocation takes effect at once."""
 
-    principal_id: str
-    member_id: str | None = None
+    person_id: str
     device_id: str | None = None
-    roles: tuple[tuple[str, str], ...] = field(default=())  # (role, unit_id)
 
     @classmethod
     def anonymous(cls) -> Principal:
-        return cls(principal_id="anonymous")
-
-    @classmethod
-    def server(cls) -> Principal:
-        return cls(principal_id="server")
+        return cls(person_id="")
 
 
 @dataclass(frozen=True)
@@ -36,6 +32,7 @@ class Decision:
     rule: str = ""
     reason_vi: str = ""
     reason_en: str = ""
+    path: tuple = ()
 
     @classmethod
     def allow(cls) -> Decision:
@@ -49,6 +46,7 @@ class DocumentInfo:
     document_id: str
     kind: str | None = None
     unit_id: str | None = None
+    owner_id: str | None = None
 
 
 class Policy(Protocol):

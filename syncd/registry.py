@@ -6,6 +6,7 @@ later syncs them shares one root history (brief §2).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from schema.documents import KINDS, new_document
@@ -28,9 +29,15 @@ class Unit:
 
 
 class Registry:
-    def __init__(self, db: Database, store: SqliteDocumentStore) -> None:
+    def __init__(
+        self,
+        db: Database,
+        store: SqliteDocumentStore,
+        on_unit: Callable[[str, str | None, str], None] | None = None,
+    ) -> None:
         self.db = db
         self.store = store
+        self.on_unit = on_unit  # the directory mirrors the tree in memory
 
     async def unit(self, unit_id: str) -> Unit | None:
         async with self.db.conn.execute(
@@ -57,6 +64,8 @@ class Registry:
                 )
             ]
         )
+        if self.on_unit is not None:
+            self.on_unit(unit_id, parent_id, level)
         return Unit(unit_id, parent_id, level, name)
 
     async def register_cell(

@@ -15,7 +15,8 @@ import time
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from syncd import messages as wire
-from syncd.errors import FrameTooLarge, ProtocolError, RateLimited
+from syncd.auth_api import principal_for_token
+from syncd.errors import FrameTooLarge, ProtocolError, RateLimited, Unauthenticated
 from syncd.hub import DocumentHub
 from syncd.limits import Limits
 from syncd.policy import Principal
@@ -78,9 +79,9 @@ class WebSocketPeer:
                 await self.ws.close(self.close_code)
 
 
-async def authenticate(ws: WebSocket) -> Principal:
-    """The credential check at the upgrade. Until device tokens land everyone is anonymous."""
-    return Principal.anonymous()
+async def authenticate(ws: WebSocket) -> Principal | None:
+    """The credential check at the upgrade: ``/sync?token=...`` (browsers cannot set headers)."""
+    return await principal_for_token(ws.app.state.directory, ws.query_params.get("token"))
 
 
 async def sync_endpoint(ws: WebSocket) -> None:
@@ -88,6 +89,13 @@ async def sync_endpoint(ws: WebSocket) -> None:
     limits: Limits = ws.app.state.limits
     principal = await authenticate(ws)
     await ws.accept()
+    if principal is None:
+        # Accept, say why, close: a refused upgrade would give the client no reason at all.
+        refusal = Unauthenticated()
+        with contextlib.suppress(Exception):
+            await ws.send_bytes(wire.encode_error(hub.peer_id, "unknown", refusal.as_text()))
+            await ws.close(4401)
+        return
     peer = WebSocketPeer(ws, principal)
     writer = asyncio.create_task(peer.run_writer())
     bucket = TokenBucket(limits.frames_per_second, limits.frame_burst)

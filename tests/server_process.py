@@ -12,6 +12,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from client_sdk.identity import DeviceIdentity, fetch_token_sync, http_json
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -29,6 +31,7 @@ class ServerProcess:
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir / f"server-{self.port}.log"
+        self._admin_token: str | None = None
 
     @property
     def http(self) -> str:
@@ -71,9 +74,32 @@ class ServerProcess:
     def demo_manifest(self) -> dict:
         return json.loads((self.data_dir / "demo.json").read_text())
 
-    def get_json(self, path: str) -> dict:
-        with urllib.request.urlopen(self.http + path, timeout=5) as resp:
-            return json.loads(resp.read())
+    def device(self, role: str, unit_id: str | None = None) -> dict:
+        """A demo device of ``role`` (on ``unit_id`` if given) from demo.json."""
+        for d in self.demo_manifest()["devices"]:
+            if d["role"] == role and unit_id in (None, d["unit_id"]):
+                return d
+        raise KeyError(f"no demo device {role}@{unit_id}")
+
+    def identity(self, role: str, unit_id: str | None = None) -> DeviceIdentity:
+        d = self.device(role, unit_id)
+        return DeviceIdentity.from_pem(d["device_id"], d["private_key_pem"])
+
+    def token(self, role: str = "province_admin", unit_id: str | None = None) -> str:
+        """A fresh token for a demo device, through the real challenge/token endpoints."""
+        return fetch_token_sync(self.http, self.identity(role, unit_id))[0]
+
+    def ws_as(self, role: str, unit_id: str | None = None) -> str:
+        """The websocket URL with a demo device's token, as a browser would open it."""
+        return f"{self.ws}?token={self.token(role, unit_id)}"
+
+    def get_json(self, path: str, token: str | None = None) -> dict:
+        """GET as the demo province admin (who may read everything) unless a token is given."""
+        if token is None:
+            if self._admin_token is None:
+                self._admin_token = self.token("province_admin")
+            token = self._admin_token
+        return http_json(self.http + path, token=token, timeout=5)
 
     def kill(self) -> None:
         """SIGKILL: no shutdown hooks, no flush; what is on disk is all there is."""

@@ -14,8 +14,9 @@ from pathlib import Path
 import aiosqlite
 
 from syncd.policy import DocumentInfo
+from syncd.storage.base import AuditEntry
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -26,6 +27,7 @@ CREATE TABLE IF NOT EXISTS documents (
     document_id TEXT PRIMARY KEY,
     kind        TEXT,
     unit_id     TEXT,
+    owner_id    TEXT,  -- person who pushed a document that is not a cell's (see policy)
     created_at  TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS documents_by_unit ON documents(unit_id);
@@ -47,11 +49,68 @@ CREATE TABLE IF NOT EXISTS units (
     name      TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS units_by_parent ON units(parent_id);
+CREATE TABLE IF NOT EXISTS grants (
+    grant_id   INTEGER PRIMARY KEY AUTOINCREMENT,
+    person_id  TEXT NOT NULL,
+    role       TEXT NOT NULL,
+    unit_id    TEXT NOT NULL REFERENCES units(unit_id),
+    granted_by TEXT,
+    granted_at TEXT NOT NULL,
+    revoked_by TEXT,
+    revoked_at TEXT
+);
+CREATE INDEX IF NOT EXISTS grants_by_person ON grants(person_id);
+CREATE TABLE IF NOT EXISTS devices (
+    device_id  TEXT PRIMARY KEY,
+    person_id  TEXT NOT NULL,
+    public_key BLOB NOT NULL,
+    label      TEXT,
+    created_by TEXT,
+    created_at TEXT NOT NULL,
+    revoked_by TEXT,
+    revoked_at TEXT
+);
+CREATE TABLE IF NOT EXISTS tokens (
+    token_hash BLOB PRIMARY KEY,
+    device_id  TEXT NOT NULL REFERENCES devices(device_id),
+    expires_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit (
+    audit_id    INTEGER PRIMARY KEY AUTOINCREMENT,
+    at          TEXT NOT NULL,
+    person_id   TEXT,
+    device_id   TEXT,
+    document_id TEXT,
+    unit_id     TEXT,
+    action      TEXT NOT NULL,
+    outcome     TEXT NOT NULL,
+    rule        TEXT,
+    detail      TEXT
+);
+CREATE INDEX IF NOT EXISTS audit_by_unit ON audit(unit_id, audit_id);
 """
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def audit_insert(entry: AuditEntry) -> tuple[str, tuple]:
+    return (
+        "INSERT INTO audit(at, person_id, device_id, document_id, unit_id, action, outcome, "
+        "rule, detail) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            datetime.now(UTC).isoformat(timespec="milliseconds"),
+            entry.person_id,
+            entry.device_id,
+            entry.document_id,
+            entry.unit_id,
+            entry.action,
+            entry.outcome,
+            entry.rule,
+            entry.detail[:500],
+        ),
+    )
 
 
 class Database:
@@ -112,10 +171,10 @@ class SqliteDocumentStore:
 
     async def info(self, document_id: str) -> DocumentInfo | None:
         async with self.db.conn.execute(
-            "SELECT kind, unit_id FROM documents WHERE document_id=?", (document_id,)
+            "SELECT kind, unit_id, owner_id FROM documents WHERE document_id=?", (document_id,)
         ) as cur:
             row = await cur.fetchone()
-        return None if row is None else DocumentInfo(document_id, row[0], row[1])
+        return None if row is None else DocumentInfo(document_id, row[0], row[1], row[2])
 
     async def load(self, document_id: str) -> bytes | None:
         if await self.info(document_id) is None:
@@ -133,21 +192,28 @@ class SqliteDocumentStore:
             parts.extend([r[0] async for r in cur])
         return b"".join(parts)
 
-    async def create(self, info: DocumentInfo, changes: list[bytes]) -> None:
+    async def create(
+        self, info: DocumentInfo, changes: list[bytes], audit: AuditEntry | None = None
+    ) -> None:
         await self.db.transaction(
             [
                 (
-                    "INSERT INTO documents(document_id, kind, unit_id, created_at) "
-                    "VALUES(?, ?, ?, ?)",
-                    (info.document_id, info.kind, info.unit_id, _now()),
+                    "INSERT INTO documents(document_id, kind, unit_id, owner_id, created_at) "
+                    "VALUES(?, ?, ?, ?, ?)",
+                    (info.document_id, info.kind, info.unit_id, info.owner_id, _now()),
                 ),
                 *self._inserts(info.document_id, changes),
+                *([audit_insert(audit)] if audit else []),
             ]
         )
 
-    async def append(self, document_id: str, changes: list[bytes]) -> None:
+    async def append(
+        self, document_id: str, changes: list[bytes], audit: AuditEntry | None = None
+    ) -> None:
         if changes:
-            await self.db.transaction(self._inserts(document_id, changes))
+            await self.db.transaction(
+                [*self._inserts(document_id, changes), *([audit_insert(audit)] if audit else [])]
+            )
 
     @staticmethod
     def _inserts(document_id: str, changes: list[bytes]) -> list[tuple[str, tuple]]:

@@ -1,0 +1,120 @@
+"""The device's key and the token it trades it for: no passwords anywhere (brief §5).
+
+The private key never leaves the device's store; the server keeps only the public key. A token
+is fetched with the challenge-response contract of ``/api/auth/challenge`` and ``/api/auth/token``
+and is put in the websocket URL (``/sync?token=``), which browsers can set and headers they cannot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+    load_pem_private_key,
+)
+
+from schema.errors import SotayError
+
+
+class ServerRefused(SotayError):
+    """The server answered an HTTP call with its error object."""
+
+    code = "server_refused"
+
+
+@dataclass(frozen=True)
+class DeviceIdentity:
+    device_id: str
+    key: Ed25519PrivateKey
+
+    @classmethod
+    def from_pem(cls, device_id: str, pem: str) -> DeviceIdentity:
+        key = load_pem_private_key(pem.encode(), password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ValueError("the device key must be Ed25519")
+        return cls(device_id, key)
+
+    @staticmethod
+    def new_key() -> Ed25519PrivateKey:
+        return Ed25519PrivateKey.generate()
+
+    @staticmethod
+    def public_key_b64(key: Ed25519PrivateKey) -> str:
+        """What enrolment and device registration send: base64 of the 32 raw bytes."""
+        raw = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        return base64.b64encode(raw).decode()
+
+    @staticmethod
+    def key_pem(key: Ed25519PrivateKey) -> str:
+        return key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
+
+    def sign(self, nonce: bytes) -> bytes:
+        return self.key.sign(nonce)
+
+
+def http_json(
+    url: str,
+    body: dict[str, Any] | None = None,
+    token: str | None = None,
+    timeout: float = 10.0,
+    method: str | None = None,
+) -> Any:
+    """One JSON request; the server's error object becomes ServerRefused with its code."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method)
+    request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as resp:
+            return json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        try:
+            error = json.loads(exc.read())["error"]
+        except (ValueError, KeyError, TypeError):
+            raise ServerRefused(f"HTTP {exc.code}") from None
+        raise ServerRefused(
+            error.get("message_en", ""),
+            code=error.get("code", "server_refused"),
+            message_vi=error.get("message_vi"),
+            message_en=error.get("message_en"),
+        ) from None
+
+
+def fetch_token_sync(
+    server: str, identity: DeviceIdentity, timeout: float = 10.0
+) -> tuple[str, datetime]:
+    base = server.rstrip("/")
+    challenge = http_json(
+        f"{base}/api/auth/challenge", {"device_id": identity.device_id}, timeout=timeout
+    )
+    nonce = base64.b64decode(challenge["nonce"])
+    answer = http_json(
+        f"{base}/api/auth/token",
+        {
+            "device_id": identity.device_id,
+            "nonce": challenge["nonce"],
+            "signature": base64.b64encode(identity.sign(nonce)).decode(),
+        },
+        timeout=timeout,
+    )
+    return answer["token"], datetime.fromisoformat(answer["expires_at"])
+
+
+async def fetch_token(
+    server: str, identity: DeviceIdentity, timeout: float = 10.0
+) -> tuple[str, datetime]:
+    """As ``fetch_token_sync``, off the event loop."""
+    return await asyncio.to_thread(fetch_token_sync, server, identity, timeout)
