@@ -42,10 +42,21 @@ def main(argv: list[str] | None = None) -> None:
         default=Limits.compact_interval_s,
         help="seconds between compaction rounds",
     )
+    parser.add_argument(
+        "--token-ttl",
+        type=float,
+        default=Limits.token_ttl_s,
+        help="seconds a device token stays valid",
+    )
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
-    limits = Limits(max_frame_bytes=args.max_frame_bytes, compact_after_changes=args.compact_after)
+    limits = Limits(
+        max_frame_bytes=args.max_frame_bytes,
+        compact_after_changes=args.compact_after,
+        compact_interval_s=args.compact_interval,
+        token_ttl_s=args.token_ttl,
+    )
     app = create_app(args.data_dir, limits=limits, demo=args.demo)
     uvicorn.run(
         app,

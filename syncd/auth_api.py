@@ -86,7 +86,9 @@ async def token(request: Request) -> JSONResponse:
                 "Chữ ký không khớp với khóa của thiết bị.",
                 "Signature does not match the device's key.",
             )
-        value, expires = await directory.issue_token(device.device_id)
+        value, expires = await directory.issue_token(
+            device.device_id, request.app.state.limits.token_ttl_s
+        )
     except AuthError as exc:
         return error_response(exc, 400 if exc.code == "bad_request" else 401)
     return JSONResponse({"token": value, "expires_at": iso(expires)})

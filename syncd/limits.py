@@ -22,3 +22,5 @@ class Limits:
     # Appended changes above which a document is compacted into a snapshot.
     compact_after_changes: int = 200
     compact_interval_s: float = 5.0
+    # Lifetime of a device token (only checked at the websocket upgrade and on HTTP calls).
+    token_ttl_s: float = 15 * 60
