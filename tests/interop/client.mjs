@@ -5,15 +5,20 @@
 // {"ready": true} line) and exits 0; on any failure it prints {"error": ...} and exits 1.
 // Every wait is bounded by a hard timeout that kills the process (SOTAY_INTEROP_TIMEOUT_MS).
 //
-//   node client.mjs create      <wsUrl> <httpUrl>
-//   node client.mjs find        <wsUrl> <automergeUrl>
-//   node client.mjs watch       <wsUrl> <automergeUrl> <key> <expectedValue>
-//   node client.mjs unavailable <wsUrl> <automergeUrl>
+//   node client.mjs create         <wsUrl> <httpUrl>
+//   node client.mjs find           <wsUrl> <automergeUrl>
+//   node client.mjs watch          <wsUrl> <automergeUrl> <path> <expectedValue>
+//   node client.mjs unavailable    <wsUrl> <automergeUrl>
+//   node client.mjs forbidden-edit <wsUrl> <automergeUrl> <memberId> <value>
 //
-// No storage adapter: the server is the only place a document can come from.
+// <wsUrl> carries the device token as the server wants it (`ws://host:port/sync?token=...`):
+// the stock WebSocketClientAdapter takes the full URL, and browsers cannot set headers anyway.
+// HTTP calls (`create`) send the same token as a bearer token. <path> is dot-separated
+// ("members.c-dv-pb-2-m03.ghi_chu"). No storage adapter: the server is the only place a
+// document can come from.
 
 import { performance } from "node:perf_hooks"
-import { Repo, decodeHeads, isImmutableString } from "@automerge/automerge-repo"
+import { Repo, cbor, decodeHeads, isImmutableString } from "@automerge/automerge-repo"
 import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket"
 
 const TIMEOUT_MS = Number(process.env.SOTAY_INTEROP_TIMEOUT_MS || 15000)
@@ -85,8 +90,13 @@ const typeName = value => (isImmutableString(value) ? "ImmutableString" : typeof
 
 const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
 
-async function serverHeads(httpUrl, documentId) {
-  const resp = await fetch(`${httpUrl}/api/documents/${documentId}`)
+// The token the server gave this device, taken from the websocket URL.
+const tokenOf = wsUrl => new URL(wsUrl).searchParams.get("token")
+
+async function serverHeads(httpUrl, documentId, token) {
+  const resp = await fetch(`${httpUrl}/api/documents/${documentId}`, {
+    headers: token ? { Authorization: `Bearer ${token}` } : {},
+  })
   if (resp.status === 404) return null
   if (!resp.ok) throw new Error(`GET document state: HTTP ${resp.status}`)
   const body = await resp.json()
@@ -120,7 +130,7 @@ async function create(wsUrl, httpUrl) {
   let remote = null
   while (!sameHeads(remote, local)) {
     await sleep(POLL_MS)
-    remote = await serverHeads(httpUrl, handle.documentId)
+    remote = await serverHeads(httpUrl, handle.documentId, tokenOf(wsUrl))
     Object.assign(progress, { documentId: handle.documentId, localHeads: local, serverHeads: remote })
   }
   await shutdown(repo)
@@ -136,17 +146,20 @@ async function find(wsUrl, url) {
   done({ doc, heads })
 }
 
-async function watch(wsUrl, url, key, expected) {
+const at = (doc, path) => path.reduce((obj, key) => (obj == null ? undefined : obj[key]), doc)
+
+async function watch(wsUrl, url, dotted, expected) {
+  const path = dotted.split(".")
   const { repo } = openRepo(wsUrl)
   progress.waiting = "find"
   const handle = await repo.find(url)
   const readyAt = now()
-  progress.waiting = `doc[${JSON.stringify(key)}] === ${JSON.stringify(expected)}`
+  progress.waiting = `doc.${dotted} === ${JSON.stringify(expected)}`
   emit({ ready: true, heads: decodeHeads(handle.heads()) })
   await new Promise(resolve => {
     const check = doc => {
-      progress.lastValue = doc?.[key]
-      if (doc && plain(doc[key]) === expected) {
+      progress.lastValue = at(doc, path)
+      if (doc && plain(at(doc, path)) === expected) {
         handle.off("change", onChange)
         resolve()
       }
@@ -157,7 +170,7 @@ async function watch(wsUrl, url, key, expected) {
   })
   const ms = now() - readyAt
   await shutdown(repo)
-  const value = handle.doc()[key]
+  const value = at(handle.doc(), path)
   done({ seen: plain(value), type: typeName(value), ms: round(ms) })
 }
 
@@ -188,6 +201,82 @@ async function unavailable(wsUrl, url) {
   })
 }
 
+/**
+ * Count the frames an adapter exchanges, both ways, with each one's message type.
+ * Outgoing: every `send` (join included). Incoming: every frame the socket delivers, as the
+ * adapter's socket listener hands each one to `receiveMessage` (peer and error included).
+ */
+function countFrames(adapter) {
+  const frames = []
+  const send = adapter.send.bind(adapter)
+  adapter.send = message => {
+    frames.push({ at: now(), dir: "sent", type: message?.type })
+    return send(message)
+  }
+  const receive = adapter.receiveMessage.bind(adapter)
+  adapter.receiveMessage = bytes => {
+    let type = "undecodable"
+    try {
+      type = cbor.decode(new Uint8Array(bytes))?.type
+    } catch {
+      // counted all the same
+    }
+    frames.push({ at: now(), dir: "received", type })
+    return receive(bytes)
+  }
+  return frames
+}
+
+const WINDOW_MS = Number(process.env.SOTAY_INTEROP_WINDOW_MS || 5000)
+
+// A change the server must refuse (a member rewriting another member's roster record), then
+// WINDOW_MS of watching what goes over the wire while the stock client lives with the refusal.
+async function forbiddenEdit(wsUrl, url, memberId, value) {
+  const { repo, adapter } = openRepo(wsUrl)
+  const frames = countFrames(adapter)
+  progress.waiting = "find"
+  const handle = await repo.find(url)
+  const notices = []
+  handle.on("ephemeral-message", ({ senderId, message }) => {
+    notices.push({ senderId, message, at: now() })
+  })
+  const before = plain(at(handle.doc(), ["members", memberId, "full_name"]))
+  if (typeof before !== "string") {
+    fail(`no member ${memberId} with a full_name in ${url}`)
+    return
+  }
+  const headsBefore = decodeHeads(handle.heads())
+  const start = now()
+  progress.waiting = `${WINDOW_MS} ms after the edit`
+  handle.change(d => {
+    d.members[memberId].full_name = value
+  })
+  await sleep(WINDOW_MS)
+  const after = frames.filter(f => f.at >= start)
+  const types = {}
+  for (const f of after) {
+    const key = `${f.dir}:${f.type}`
+    types[key] = (types[key] || 0) + 1
+  }
+  const local = plain(at(handle.doc(), ["members", memberId, "full_name"]))
+  await shutdown(repo)
+  done({
+    notice: notices.length ? notices[0].message : null,
+    notice_sender: notices.length ? notices[0].senderId : null,
+    notice_ms: notices.length ? round(notices[0].at - start) : null,
+    notices: notices.length,
+    frames_after: after.length,
+    frames_sent_after: after.filter(f => f.dir === "sent").length,
+    frames_received_after: after.filter(f => f.dir === "received").length,
+    types_after: types,
+    frames_total: frames.length,
+    window_ms: WINDOW_MS,
+    before,
+    local_value: local, // a stock client keeps its own edit; only the server refuses it
+    heads_before: headsBefore,
+  })
+}
+
 // ---- main -------------------------------------------------------------------------------
 
 const commands = {
@@ -195,6 +284,7 @@ const commands = {
   find: [find, 2],
   watch: [watch, 4],
   unavailable: [unavailable, 2],
+  "forbidden-edit": [forbiddenEdit, 4],
 }
 
 const [name, ...args] = process.argv.slice(2)
