@@ -1,9 +1,12 @@
 """Hostile peers against the real server, while well-behaved peers keep syncing.
 
 One server (small frame limit) and one pair of good connections live for the whole module: before
-and after every hostile case the editor makes an edit and the watcher must see it within 2 s, over
-the same two websockets. Each hostile case uses a raw websocket and expects an automerge-repo
-``error`` message with a stable code, then the close.
+and after every hostile case the editor (the cell's secretary) makes an edit and the watcher (a
+member of the cell) must see it within 2 s, over the same two websockets. Each hostile case uses a
+raw websocket with a valid token of the cell's deputy, who may write the very document the good
+peers share, so what is tested is the protocol handling and not the refusal of a stranger; it
+expects an automerge-repo ``error`` message with a stable code, then the close. Connections
+without a valid token are refused before anything else, with ``[unauthenticated]``.
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import random
 import secrets
-import urllib.error
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -25,6 +27,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from client_sdk.connection import SyncConnection
+from client_sdk.identity import ServerRefused
+from schema.access import Actor, check_write
+from schema.automerge_io import plain
 from syncd.document_id import from_url, new_document_id
 from syncd.errors import CorruptSyncData
 from syncd.limits import Limits
@@ -37,6 +42,9 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 FRAME_LIMIT = 65_536
 SYNC_TIMEOUT = 2.0  # the good peers must see each other's edits this fast, every time
 CLOSE_TIMEOUT = 5.0  # a hostile connection must be answered and closed this fast
+CELL = 0  # the good peers share this cell's roster
+PROBED_MEMBER = 4  # the good editor writes this member's phone: members/<cell>-m04/phone
+HOSTILE_ROLE = "cell_deputy"  # hostile connections authenticate as the cell's deputy
 
 
 @pytest.fixture(scope="module")
@@ -48,10 +56,35 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     proc.stop()
 
 
+def cell_id(server: ServerProcess) -> str:
+    return server.demo_manifest()["cells"][CELL]["unit_id"]
+
+
+def member_id(server: ServerProcess, n: int) -> str:
+    return f"{cell_id(server)}-m{n:02d}"
+
+
+def member_record(doc: Document, member: str) -> Any:
+    """The object id of ``members/<member>`` in a roster replica."""
+    members = doc.get(ROOT, "members")[1]
+    return doc.get(members, member)[1]
+
+
+def hostile_member(server: ServerProcess) -> str:
+    """The member id behind the hostile connections' device (the cell's deputy)."""
+    return str(server.device(HOSTILE_ROLE, cell_id(server))["member_id"])
+
+
+async def token_url(server: ServerProcess, role: str = HOSTILE_ROLE) -> str:
+    """The websocket URL with a fresh token of a demo device of the cell (fetched off the loop)."""
+    return await asyncio.to_thread(server.ws_as, role, cell_id(server))
+
+
 @dataclass
 class GoodPeers:
     server: ServerProcess
     doc_id: str
+    probed_member: str
     editor: SyncConnection
     watcher: SyncConnection
     probes: int = 0
@@ -61,12 +94,14 @@ class GoodPeers:
         """The editor edits; the watcher sees it through the server within SYNC_TIMEOUT."""
         self.probes += 1
         value = f"probe-{self.probes}-{secrets.token_hex(3)}"
+        record = member_record(self.editor.document(self.doc_id), self.probed_member)
         await self.editor.change(
-            self.doc_id, lambda tx: tx.put(ROOT, "hostile_probe", ScalarType.Str, value)
+            self.doc_id, lambda tx: tx.put(record, "phone", ScalarType.Str, value)
         )
 
         def seen() -> bool:
-            got = self.watcher.document(self.doc_id).get(ROOT, "hostile_probe")
+            doc = self.watcher.document(self.doc_id)
+            got = doc.get(member_record(doc, self.probed_member), "phone")
             return got is not None and got[0][1] == value
 
         assert await self.watcher.wait_until(seen, SYNC_TIMEOUT), (
@@ -88,15 +123,16 @@ class GoodPeers:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def good(server: ServerProcess) -> AsyncIterator[GoodPeers]:
-    doc_id = from_url(server.demo_manifest()["cells"][0]["documents"]["roster"])
-    editor, watcher = SyncConnection(server.ws), SyncConnection(server.ws)
+    doc_id = from_url(server.demo_manifest()["cells"][CELL]["documents"]["roster"])
+    editor = SyncConnection(await token_url(server, "cell_secretary"))
+    watcher = SyncConnection(await token_url(server, "member"))
     await editor.connect()
     await watcher.connect()
     try:
         for conn in (editor, watcher):
             await conn.open(doc_id)
             assert await conn.wait_until(lambda c=conn: bool(c.document(doc_id).get_heads()), 5)
-        peers = GoodPeers(server, doc_id, editor, watcher)
+        peers = GoodPeers(server, doc_id, member_id(server, PROBED_MEMBER), editor, watcher)
         peers.sockets = [editor._ws, watcher._ws]
         yield peers
     finally:
@@ -180,10 +216,13 @@ async def hostile(
     *,
     join: bool = True,
     peer_id: str = "hostile-peer",
+    url: str | None = None,
 ) -> Outcome:
-    """Connect raw, optionally join properly, send ``frames``, collect answers until the close."""
+    """Connect raw (with a valid token of the cell's deputy unless ``url`` is given), optionally
+    join properly, send ``frames``, collect answers until the close."""
+    url = url or await token_url(server)
     async with asyncio.timeout(CLOSE_TIMEOUT * 2):
-        async with connect(server.ws, max_size=None) as ws:
+        async with connect(url, max_size=None) as ws:
             received: list[Any] = []
             if join:
                 await ws.send(join_frame(peer_id))
@@ -201,6 +240,37 @@ async def hostile(
 
 
 # ---- cases -------------------------------------------------------------------------------
+
+BAD_TOKENS = {
+    "no-token": "",
+    "empty-token": "?token=",
+    "garbage-token": "?token=" + secrets.token_urlsafe(32),
+}
+
+
+@pytest.mark.parametrize("join", [True, False], ids=["join-sent", "nothing-sent"])
+@pytest.mark.parametrize("query", list(BAD_TOKENS.values()), ids=list(BAD_TOKENS))
+async def test_without_a_valid_token_the_server_refuses(
+    server: ServerProcess, guarded: GoodPeers, query: str, join: bool
+) -> None:
+    received: list[Any] = []
+    async with asyncio.timeout(CLOSE_TIMEOUT * 2):
+        async with connect(server.ws + query, max_size=None) as ws:
+            if join:
+                try:
+                    await ws.send(join_frame("hostile-peer"))
+                    await ws.send(sync_frame("hostile-peer", guarded.doc_id, b""))
+                except ConnectionClosed:
+                    pass
+            received += await _drain(ws)
+            code = ws.close_code
+    outcome = Outcome(received, code)
+    outcome.assert_error("unauthenticated")
+    outcome.assert_closed()
+    assert outcome.close_code == 4401
+    # nothing of the protocol happened: no peer greeting, no document
+    assert [m.get("type") for m in outcome.received] == ["error"], outcome.received
+
 
 GARBAGE = bytes([0xFF]) + random.Random(1).randbytes(63)
 TRUNCATED = join_frame("hostile-peer")[:-7]
@@ -333,11 +403,16 @@ async def test_frame_over_the_transport_cap_is_cut(
 # ---- corrupt Automerge sync data ---------------------------------------------------------
 
 
-def _real_sync_message(replica: Document) -> bytes:
-    """A real sync message carrying one new change, from a peer that knows what ``replica`` has."""
+def _real_sync_message(replica: Document, author: str) -> bytes:
+    """A real sync message carrying one new change, from a peer that knows what ``replica`` has.
+
+    The change is one ``author`` (the cell's deputy) may make, so if it is not stored that is the
+    corruption's doing, not the write rules'."""
     client = replica.fork()
     with client.transaction() as tx:
-        tx.put(ROOT, "hostile_change", ScalarType.Str, "should never be stored")
+        tx.put(member_record(client, author), "hostile_change", ScalarType.Str, "never stored")
+    actor = Actor(author, frozenset({"member", HOSTILE_ROLE}))
+    assert check_write("roster", actor, plain(replica), plain(client)).allowed
     state = SyncState()
     client.receive_sync_message(state, replica.fork().generate_sync_message(SyncState()))
     msg = client.generate_sync_message(state)
@@ -353,8 +428,8 @@ def _last_change(replica: Document, message: bytes) -> bytes:
     return change.bytes
 
 
-def _corrupt(variant: str, replica: Document) -> bytes:
-    real = _real_sync_message(replica)
+def _corrupt(variant: str, replica: Document, author: str) -> bytes:
+    real = _real_sync_message(replica, author)
     # the real message would change the document; its corrupted form must not decode
     probe = LiveDocument("probe", replica.fork())
     assert probe.receive(1, real, lambda a, b: Decision.allow()).new_changes
@@ -374,7 +449,7 @@ async def test_corrupt_sync_data_changes_nothing(
     server: ServerProcess, guarded: GoodPeers, variant: str
 ) -> None:
     replica = guarded.editor.document(guarded.doc_id)
-    bad = _corrupt(variant, replica)
+    bad = _corrupt(variant, replica, hostile_member(server))
     mine = sorted(h.hex() for h in replica.get_heads())
     async with asyncio.timeout(5):  # the last probe edit may still be on its way
         while (before := await asyncio.to_thread(guarded.server_heads)) != mine:
@@ -391,7 +466,7 @@ async def test_corrupted_change_chunk_is_dropped_not_applied(
     """Automerge verifies each change chunk and silently drops one that fails; the envelope is
     fine, so no error is owed, but nothing may reach the document or storage."""
     replica = guarded.editor.document(guarded.doc_id)
-    real = _real_sync_message(replica)
+    real = _real_sync_message(replica, hostile_member(server))
     change = _last_change(replica, real)
     at = real.find(change)
     assert at > 0
@@ -401,8 +476,9 @@ async def test_corrupted_change_chunk_is_dropped_not_applied(
     async with asyncio.timeout(5):
         while (before := await asyncio.to_thread(guarded.server_heads)) != mine:
             await asyncio.sleep(0.05)
+    url = await token_url(server)
     async with asyncio.timeout(CLOSE_TIMEOUT):
-        async with connect(server.ws) as ws:
+        async with connect(url) as ws:
             await ws.send(join_frame("chunk-peer"))
             assert cbor2.loads(await ws.recv())["type"] == "peer"
             await ws.send(sync_frame("chunk-peer", guarded.doc_id, bad))
@@ -411,22 +487,37 @@ async def test_corrupted_change_chunk_is_dropped_not_applied(
     assert await asyncio.to_thread(guarded.server_heads) == before
 
 
-async def _corrupt_push_of_new_document(server: ServerProcess) -> str:
+async def _push_new_document(server: ServerProcess, data: bytes) -> tuple[str, str, Outcome]:
+    """Push ``data`` as the first sync message of a new document; (its id, the token, outcome).
+    The pushing device would own the document, so the token is the one that could read it."""
+    token = await asyncio.to_thread(server.token, HOSTILE_ROLE, cell_id(server))
     new_id = new_document_id()
-    bad = bytes([0x42]) + random.Random(3).randbytes(100)
-    outcome = await hostile(server, [sync_frame("hostile-peer", new_id, bad)])
-    outcome.assert_error("corrupt_sync_data")
-    outcome.assert_closed()
-    return new_id
+    url = f"{server.ws}?token={token}"
+    outcome = await hostile(server, [sync_frame("hostile-peer", new_id, data)], url=url)
+    return new_id, token, outcome
 
 
 async def test_corrupt_push_of_new_document_is_not_found(
     server: ServerProcess, guarded: GoodPeers
 ) -> None:
-    new_id = await _corrupt_push_of_new_document(server)
-    with pytest.raises(urllib.error.HTTPError) as info:
-        await asyncio.to_thread(server.get_json, f"/api/documents/{new_id}")
-    assert info.value.code == 404
+    bad = bytes([0x42]) + random.Random(3).randbytes(100)
+    new_id, token, outcome = await _push_new_document(server, bad)
+    outcome.assert_error("corrupt_sync_data")
+    outcome.assert_closed()
+    for as_token in (token, None):  # neither the would-be owner nor the province admin sees it
+        with pytest.raises(ServerRefused) as info:
+            await asyncio.to_thread(server.get_json, f"/api/documents/{new_id}", as_token)
+        assert info.value.code == "document_not_found"
+    # Control: the same device pushing a sound new document does own it, and reads it back.
+    sound = Document()
+    with sound.transaction() as tx:
+        tx.put(ROOT, "x", ScalarType.Int, 1)
+    sound_id = new_document_id()
+    async with SyncConnection(f"{server.ws}?token={token}") as owner:
+        await owner.open(sound_id, sound)
+        assert await owner.wait_until(lambda: owner.in_sync(sound_id), 5), owner.errors
+    state = await asyncio.to_thread(server.get_json, f"/api/documents/{sound_id}", token)
+    assert state["heads"] == [h.hex() for h in sound.get_heads()]
 
 
 # ---- flooding ----------------------------------------------------------------------------
@@ -504,7 +595,8 @@ async def test_sharing_bomb_does_not_stall_good_peers(
     )
     assert len(bomb) < 200
     await good.probe()
-    async with connect(server.ws) as ws:
+    url = await token_url(server)
+    async with connect(url) as ws:
         await ws.send(bomb)
         await asyncio.sleep(0.2)
         try:

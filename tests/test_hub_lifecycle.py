@@ -24,7 +24,8 @@ class _Peer:
     def __init__(self, key: int) -> None:
         self.key = key
         self.peer_id = f"peer-{key}"
-        self.principal = Principal.anonymous()
+        # The in-process hub runs with AllowAll: who the peer is does not matter here.
+        self.principal = Principal(person_id=f"person-{key}", device_id=f"device-{key}")
         self.documents: set[str] = set()
         self.sent: list[dict] = []
 
@@ -74,8 +75,12 @@ async def test_documents_load_on_demand_and_unload_when_idle(tmp_path: Path) -> 
 
 
 async def test_ephemeral_messages_are_relayed_to_other_peers(demo_server: ServerProcess) -> None:
-    doc_id = from_url(demo_server.demo_manifest()["cells"][3]["documents"]["meetings"])
-    async with SyncConnection(demo_server.ws) as a, SyncConnection(demo_server.ws) as b:
+    cell = demo_server.demo_manifest()["cells"][0]
+    doc_id = from_url(cell["documents"]["meetings"])
+    # Two people who may read the cell's meetings: its secretary and a plain member.
+    url_a = demo_server.ws_as("cell_secretary", cell["unit_id"])
+    url_b = demo_server.ws_as("member", cell["unit_id"])
+    async with SyncConnection(url_a) as a, SyncConnection(url_b) as b:
         for p in (a, b):
             await p.open(doc_id)
             assert await p.wait_until(lambda p=p: bool(p.document(doc_id).get_heads()), 5)
@@ -90,9 +95,38 @@ async def test_ephemeral_messages_are_relayed_to_other_peers(demo_server: Server
                 "data": cbor2.dumps({"cursor": 12}),
             }
         )
-        assert await b.wait_until(lambda: bool(b.ephemeral), 2)
+        assert await b.wait_until(lambda: bool(b.ephemeral), 2), b.errors
         got = b.ephemeral[0]
         assert got["senderId"] == a.peer_id and got["documentId"] == doc_id
         assert cbor2.loads(got["data"]) == {"cursor": 12}
         await asyncio.sleep(0.2)
         assert a.ephemeral == []  # not echoed back to the sender
+        assert a.errors == [] and b.errors == []
+
+
+async def test_ephemeral_messages_skip_peers_who_may_not_read(demo_server: ServerProcess) -> None:
+    cells = demo_server.demo_manifest()["cells"]
+    doc_id = from_url(cells[0]["documents"]["meetings"])
+    url_a = demo_server.ws_as("cell_secretary", cells[0]["unit_id"])
+    # The secretary of another cell holds no role on this one.
+    url_out = demo_server.ws_as("cell_secretary", cells[1]["unit_id"])
+    async with SyncConnection(url_a) as a, SyncConnection(url_out) as outsider:
+        await a.open(doc_id)
+        assert await a.wait_until(lambda: bool(a.document(doc_id).get_heads()), 5)
+        await outsider.open(doc_id)
+        assert await outsider.wait_until(lambda: outsider.is_unavailable(doc_id), 2)
+        for sender in (a, outsider):
+            await sender._send(
+                {
+                    "type": "ephemeral",
+                    "senderId": sender.peer_id,
+                    "targetId": sender.server_peer_id,
+                    "documentId": doc_id,
+                    "sessionId": "s2",
+                    "count": 1,
+                    "data": cbor2.dumps({"cursor": 7}),
+                }
+            )
+        await asyncio.sleep(0.3)
+        assert outsider.ephemeral == [] and a.ephemeral == []
+        assert outsider.document(doc_id).get_heads() == []
