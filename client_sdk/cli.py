@@ -4,6 +4,10 @@ Every edit goes through the SDK (``Handbook``) into the device's local store and
 ``sotay sync`` pushes and pulls when there is signal. Values are checked by the shared schema, so a
 refusal reads the same here as on a phone: ``[code] Vietnamese / English``.
 
+A device proves who it is with its own Ed25519 key (no passwords): ``sotay keygen`` makes one
+and prints the public key to register at the secretary's desk (``POST /api/devices``); ``sotay
+init --device-id ID --key-file FILE`` stores the registered identity in the device store.
+
 Exit codes: 0 done; 1 refused (invalid data, unknown id, device not set up); 2 not synced (server
 unreachable: edits stay on the device); 64 wrong command line; 130 interrupted.
 """
@@ -18,14 +22,13 @@ import json
 import os
 import sys
 import traceback
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
 from client_sdk.handbook import Handbook
+from client_sdk.identity import DeviceIdentity, fetch_token_sync, http_json
 from client_sdk.syncer import Syncer
 from schema import meetings as mt
 from schema import roster as rs
@@ -227,19 +230,14 @@ def _http_base(url: str) -> str:
     return url
 
 
-def _fetch_cell(server: str, cell_id: str) -> dict[str, Any]:
-    url = f"{server}/api/cells/{urllib.parse.quote(cell_id, safe='')}"
+def _online(server: str, call: Callable[[], Any]) -> Any:
+    """An HTTP exchange init cannot do without; the server's own refusals (``ServerRefused``,
+    with the server's code) pass through, a missing connection exits 2."""
     try:
-        with urllib.request.urlopen(url, timeout=HTTP_TIMEOUT) as resp:
-            return dict(json.loads(resp.read()))
-    except urllib.error.HTTPError as exc:
-        try:
-            err = json.loads(exc.read())["error"]
-            code, vi, en = err["code"], err["message_vi"], err["message_en"]
-        except Exception:
-            code, vi, en = "server_error", "Máy chủ báo lỗi.", "The server returned an error."
-        raise CliError(code, vi, en, f"HTTP {exc.code}: {cell_id}") from None
-    except (OSError, ValueError) as exc:
+        return call()
+    except SotayError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         raise CliError(
             "server_unreachable",
             "Không kết nối được máy chủ: cần có mạng để nhận chi bộ lần đầu.",
@@ -247,6 +245,43 @@ def _fetch_cell(server: str, cell_id: str) -> dict[str, Any]:
             f"{server}: {exc}",
             exit_code=EXIT_NOT_SYNCED,
         ) from None
+
+
+def _fetch_cell(server: str, cell_id: str, token: str) -> dict[str, Any]:
+    url = f"{server}/api/cells/{urllib.parse.quote(cell_id, safe='')}"
+    return dict(_online(server, lambda: http_json(url, token=token, timeout=HTTP_TIMEOUT)))
+
+
+def _read_identity(device_id: str, key_file: str) -> tuple[DeviceIdentity, str]:
+    """The identity given on the command line, and its PEM (what the device store keeps)."""
+    try:
+        pem = Path(key_file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(
+            "key_file_unreadable",
+            "Không đọc được tệp khóa thiết bị.",
+            "Cannot read the device key file.",
+            f"{key_file}: {exc}",
+        ) from None
+    try:
+        return DeviceIdentity.from_pem(device_id, pem), pem
+    except (ValueError, TypeError) as exc:
+        raise CliError(
+            "bad_key_file",
+            "Tệp khóa không phải khóa riêng Ed25519 (PEM, PKCS8) không mật khẩu.",
+            "The key file is not an unencrypted Ed25519 private key (PEM, PKCS8).",
+            f"{key_file}: {exc}",
+        ) from None
+
+
+def _no_identity() -> CliError:
+    return CliError(
+        "no_device_identity",
+        "Thiết bị chưa có khóa đã đăng ký: chạy 'sotay keygen', đăng ký khóa công khai với bí "
+        "thư, rồi 'sotay init ... --device-id MÃ --key-file TỆP'.",
+        "This device has no registered key: run 'sotay keygen', register the public key with "
+        "the secretary, then 'sotay init ... --device-id ID --key-file FILE'.",
+    )
 
 
 def _server(ctx: Context, override: str | None) -> str:
@@ -301,8 +336,15 @@ def _run_sync(
         "synced": synced,
         "server": server,
         "refused": refused,
+        # Edits the server refused and this device could not replay (reset to the server's copy).
+        "refused_edits": [dataclasses.asdict(r) for r in syncer.refusals],
         **_status_data(hb),
     }
+    for r in syncer.refusals:
+        ctx.out.note(
+            f"Máy chủ từ chối thay đổi / The server refused an edit: {r.method} [{r.code}] "
+            f"{r.message_vi}"
+        )
     if synced:
         lines = [
             *head,
@@ -341,7 +383,28 @@ def _run_sync(
 def cmd_init(ctx: Context) -> int:
     a = ctx.args
     server = _http_base(a.server)
-    info = _fetch_cell(server, a.cell)
+    pem: str | None = None
+    if a.device_id is not None or a.key_file is not None:
+        if not (a.device_id and a.key_file):
+            raise CliError(
+                "identity_incomplete",
+                "Cần cả --device-id và --key-file.",
+                "--device-id and --key-file go together.",
+                exit_code=EXIT_USAGE,
+            )
+        identity, pem = _read_identity(a.device_id, a.key_file)
+    else:
+        # A device already set up keeps its identity; a new one must be given one.
+        identity = ctx.handbook().identity if ctx.device.exists() else None
+        if identity is None:
+            raise _no_identity()
+    # Everything online first: a refused init leaves no device store behind.
+    token, _expires = _online(
+        server, lambda: fetch_token_sync(server, identity, timeout=HTTP_TIMEOUT)
+    )
+    me = _online(server, lambda: http_json(f"{server}/api/me", token=token, timeout=HTTP_TIMEOUT))
+    person = str(me["person_id"])
+    info = _fetch_cell(server, a.cell, token)
     docs = info.get("documents") or {}
     known = {k: v for k, v in docs.items() if k in KINDS}
     for kind in sorted(set(docs) - set(known)):
@@ -349,13 +412,32 @@ def cmd_init(ctx: Context) -> int:
             f"Bỏ qua loại tài liệu chưa hỗ trợ / Skipping a document kind this version "
             f"does not know: {kind}"
         )
-    hb = ctx.handbook(create=True, member_id=a.member or "")
+    # The device's user is the person its key belongs to, unless told otherwise.
+    hb = ctx.handbook(create=True)
+    member = a.member or hb.member_id or person
+    if member != hb.member_id:  # what Handbook(path, member_id) stores
+        hb.store.set_meta("member_id", member)
+        hb.member_id = member
+    if pem is not None:
+        hb.set_identity(identity.device_id, pem)
+    if hb.member_id != person:
+        ctx.out.note(
+            f"Chú ý: khóa thiết bị thuộc về {person}, máy chủ xét quyền theo người này chứ không "
+            f"theo {hb.member_id}. / Note: the device key belongs to {person}; the server judges "
+            f"edits as theirs, not as {hb.member_id}'s."
+        )
     hb.add_cell(a.cell, known)
     hb.store.set_meta("server", server)
     hb.store.set_meta(f"cell_name:{a.cell}", str(info.get("name") or a.cell))
-    extra = {"device": str(ctx.device), "cell_id": a.cell, "name": info.get("name")}
+    extra = {
+        "device": str(ctx.device),
+        "device_id": identity.device_id,
+        "person_id": person,
+        "cell_id": a.cell,
+        "name": info.get("name"),
+    }
     head = [
-        f"Thiết bị / Device: {ctx.device}",
+        f"Thiết bị / Device: {ctx.device} ({identity.device_id}, {person})",
         f"Chi bộ / Cell: {info.get('name')} ({a.cell}) — {', '.join(sorted(known))}",
     ]
     code = _run_sync(ctx, server, a.timeout, extra, head)
@@ -375,7 +457,45 @@ def cmd_init(ctx: Context) -> int:
 
 def cmd_sync(ctx: Context) -> int:
     server = _server(ctx, ctx.args.server)
+    if ctx.handbook().identity is None:
+        raise _no_identity()
     return _run_sync(ctx, server, ctx.args.timeout)
+
+
+def cmd_keygen(ctx: Context) -> int:
+    """A new device key in a file only its owner reads; the public half goes to the secretary."""
+    out = Path(ctx.args.out)
+    key = DeviceIdentity.new_key()
+    try:
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise CliError(
+            "key_file_exists",
+            "Tệp khóa đã tồn tại: không ghi đè (khóa cũ có thể đang được dùng).",
+            "The key file exists: not overwriting it (the old key may be in use).",
+            str(out),
+        ) from None
+    except OSError as exc:
+        raise CliError(
+            "key_file_unwritable",
+            "Không ghi được tệp khóa.",
+            "Cannot write the key file.",
+            str(exc),
+        ) from None
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(DeviceIdentity.key_pem(key))
+    public = DeviceIdentity.public_key_b64(key)
+    ctx.out.emit(
+        {"key_file": str(out), "public_key": public},
+        [
+            f"Đã tạo khóa thiết bị / Device key written: {out}",
+            f"Khóa công khai / Public key: {public}",
+            "Mang khóa công khai đến bí thư để đăng ký thiết bị (POST /api/devices), rồi chạy",
+            "Register the public key at the secretary's desk (POST /api/devices), then run",
+            f"  sotay init --server URL --cell CELL_ID --device-id DEVICE_ID --key-file {out}",
+        ],
+    )
+    return EXIT_OK
 
 
 def cmd_status(ctx: Context) -> int:
@@ -395,6 +515,7 @@ def cmd_status(ctx: Context) -> int:
     data = {
         "device": str(ctx.device),
         "member_id": hb.member_id or None,
+        "device_id": hb.store.get_meta("device_id"),
         "server": hb.store.get_meta("server"),
         "pending_changes": st["pending_changes"],
         "last_successful_sync": st["last_successful_sync"],
@@ -403,6 +524,7 @@ def cmd_status(ctx: Context) -> int:
     lines = [
         f"Thiết bị / Device: {data['device']}",
         f"Người dùng / Member: {data['member_id'] or '-'}",
+        f"Mã thiết bị / Device id: {data['device_id'] or '-'}",
         f"Máy chủ / Server: {data['server'] or '-'}",
         f"Thay đổi chưa gửi / Pending changes: {data['pending_changes']}",
         "Lần đồng bộ gần nhất / Last successful sync: "
@@ -766,7 +888,10 @@ offline; 'sotay sync' sends and receives changes when there is a connection."""
 
 EPILOG = """\
 Bắt đầu / Getting started:
-  sotay init --server http://127.0.0.1:8080 --cell c-dv-pb-1 --member c-dv-pb-1-m01
+  sotay keygen --out thiet-bi.pem
+  (bí thư đăng ký khóa công khai, cho mã thiết bị / the secretary registers the public key
+   and gives you a device id)
+  sotay init --server http://127.0.0.1:8080 --cell c-dv-pb-1 --device-id ID --key-file thiet-bi.pem
   sotay member list
   sotay member add --name "Nguyễn Thị Lan" --birth 1990-05-12 --joined 2025-03-02
   sotay sync
@@ -871,8 +996,20 @@ def build_parser(device_default: str = DEFAULT_DEVICE) -> _Parser:
     p.add_argument(
         "--member",
         metavar="MEMBER_ID",
-        help="mã đảng viên của người dùng thiết bị (ghi là người thực hiện) / "
-        "your own member id (recorded as who made each edit)",
+        help="mã đảng viên của người dùng thiết bị (ghi là người thực hiện; mặc định: người sở "
+        "hữu khóa) / your own member id (recorded as who made each edit; default: the key's "
+        "owner)",
+    )
+    p.add_argument(
+        "--device-id",
+        metavar="DEVICE_ID",
+        help="mã thiết bị do bí thư đăng ký (lần đầu) / the device id the secretary registered "
+        "(first time)",
+    )
+    p.add_argument(
+        "--key-file",
+        metavar="PEM_FILE",
+        help="tệp khóa riêng ('sotay keygen') / the private key file from 'sotay keygen'",
     )
     p.add_argument(
         "--timeout",
@@ -902,6 +1039,20 @@ def build_parser(device_default: str = DEFAULT_DEVICE) -> _Parser:
         "--server",
         metavar="URL",
         help="đổi máy chủ (được ghi nhớ) / use and remember another server address",
+    )
+
+    p = leaf(
+        commands,
+        "keygen",
+        "Tạo khóa thiết bị để đăng ký với bí thư / Make a device key to register",
+        cmd_keygen,
+        cell=False,
+        description="Tạo khóa riêng Ed25519 mới vào tệp (không ghi đè) và in khóa công khai để "
+        "bí thư đăng ký thiết bị.\nWrite a new Ed25519 private key (PEM, never overwriting) "
+        "and print the public key for the secretary to register the device.",
+    )
+    p.add_argument(
+        "--out", required=True, metavar="FILE", help="tệp khóa sẽ tạo / key file to create"
     )
 
     leaf(

@@ -1,4 +1,8 @@
-"""The ``sotay`` command line, run as a real subprocess against the real server."""
+"""The ``sotay`` command line, run as a real subprocess against the real server.
+
+Devices prove who they are with a demo device's key (written to a file, as a phone keeps it) or
+with a key made by ``sotay keygen`` and registered at the secretary's desk (``POST /api/devices``).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from client_sdk.identity import http_json
 from tests.server_process import ROOT, ServerProcess
 
 NEW_NAME = "Nguyễn Thị Ánh Tuyết"
@@ -53,6 +58,20 @@ def chunk_count(device: Path) -> int:
         return int(db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
 
 
+def key_file(
+    server: ServerProcess, tmp_path: Path, role: str, unit_id: str | None = None
+) -> tuple[str, Path, str]:
+    """A demo device's key in a file; returns (device_id, path, person_id)."""
+    device = server.device(role, unit_id)
+    path = tmp_path / f"{device['device_id']}.pem"
+    path.write_text(device["private_key_pem"])
+    return device["device_id"], path, device["member_id"]
+
+
+def identity_args(device_id: str, path: Path) -> list[str]:
+    return ["--device-id", device_id, "--key-file", str(path)]
+
+
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[list[ServerProcess]]:
     """A fresh server; the test may replace it (restart on the same data dir, new port)."""
@@ -66,11 +85,45 @@ def test_offline_edits_reach_another_device(server: list[ServerProcess], tmp_pat
     srv = server[0]
     cell = srv.demo_manifest()["cells"][0]["unit_id"]
     secretary = f"{cell}-m01"
+    deputy = f"{cell}-m02"
     dev_a, dev_b = tmp_path / "a.sqlite3", tmp_path / "b.sqlite3"
-    for device in (dev_a, dev_b):
-        ok(cli(device, "init", "--server", srv.http, "--cell", cell, "--member", secretary))
+
+    # A: the secretary's enrolled phone; the member id defaults to the key's owner.
+    sec_device, sec_key, person = key_file(srv, tmp_path, "cell_secretary", cell)
+    assert person == secretary
+    init_a = as_json(
+        cli(
+            dev_a,
+            "--json",
+            "init",
+            "--server",
+            srv.http,
+            "--cell",
+            cell,
+            *identity_args(sec_device, sec_key),
+        )
+    )
+    assert init_a["synced"] is True and init_a["person_id"] == secretary
+    # B: a new phone for the deputy, key made on the device, registered at the secretary's desk.
+    b_key = tmp_path / "b.pem"
+    keygen = as_json(cli(dev_b, "--json", "keygen", "--out", str(b_key)))
+    assert keygen["key_file"] == str(b_key) and "PRIVATE KEY" in b_key.read_text()
+    assert (b_key.stat().st_mode & 0o077) == 0  # the owner's eyes only
+    assert not dev_b.exists()  # keygen touches no device store
+    registered = http_json(
+        f"{srv.http}/api/devices",
+        {"person_id": deputy, "public_key": keygen["public_key"], "label": "phone B"},
+        token=srv.token("cell_secretary", cell),
+    )
+    b_identity = identity_args(registered["device_id"], b_key)
+    ok(cli(dev_b, "init", "--server", srv.http, "--cell", cell, "--member", deputy, *b_identity))
+    status_b = as_json(cli(dev_b, "status", "--json"))
+    assert status_b["member_id"] == deputy and status_b["device_id"] == registered["device_id"]
+
     before = as_json(cli(dev_a, "member", "list", "--json"))["members"]
-    assert as_json(cli(dev_a, "status", "--json"))["pending_changes"] == 0
+    status_a = as_json(cli(dev_a, "status", "--json"))
+    assert status_a["pending_changes"] == 0
+    assert status_a["member_id"] == secretary and status_a["device_id"] == sec_device
     meeting = as_json(cli(dev_a, "meeting", "list", "--json"))["meetings"][-1]["meeting_id"]
 
     # No server from here on: every edit lands in the device's own store.
@@ -161,18 +214,52 @@ def test_offline_edits_reach_another_device(server: list[ServerProcess], tmp_pat
 def test_cell_choice_and_errors_without_traceback(
     demo_server: ServerProcess, tmp_path: Path
 ) -> None:
-    cells = [c["unit_id"] for c in demo_server.demo_manifest()["cells"][:2]]
+    # The commune's party officer reads every cell of the commune: a device carrying two cells.
+    device_id, key, person = key_file(demo_server, tmp_path, "grassroots_officer")
+    officer_unit = demo_server.device("grassroots_officer")["unit_id"]
+    manifest = demo_server.demo_manifest()["cells"]
+    cells = [c["unit_id"] for c in manifest if c["parent_id"] == officer_unit][:2]
+    assert len(cells) == 2
+    elsewhere = next(c["unit_id"] for c in manifest if c["parent_id"] != officer_unit)
     device = tmp_path / "two.sqlite3"
+    server = ["--server", demo_server.http]
 
     missing = cli(device, "member", "list")
     assert missing.returncode == 1 and "device_not_initialised" in missing.stderr
     assert not device.exists()
 
-    unknown = cli(device, "init", "--server", demo_server.http, "--cell", "c-khong-co")
-    assert unknown.returncode == 1 and "unknown_cell" in unknown.stderr
+    no_identity = cli(device, "init", *server, "--cell", cells[0])
+    assert no_identity.returncode == 1 and "no_device_identity" in no_identity.stderr
+    half = cli(device, "init", *server, "--cell", cells[0], "--device-id", device_id)
+    assert half.returncode == 64 and "identity_incomplete" in half.stderr
+    bad_key = tmp_path / "bad.pem"
+    bad_key.write_text("not a key\n")
+    not_a_key = cli(device, "init", *server, "--cell", cells[0], *identity_args(device_id, bad_key))
+    assert not_a_key.returncode == 1 and "bad_key_file" in not_a_key.stderr
+    stranger = tmp_path / "stranger.pem"
+    ok(cli(device, "keygen", "--out", str(stranger)))  # never registered
+    exists = cli(device, "keygen", "--out", str(stranger))
+    assert exists.returncode == 1 and "key_file_exists" in exists.stderr
+    unknown_device = cli(
+        device, "init", *server, "--cell", cells[0], *identity_args("dev-khong-co", stranger)
+    )
+    assert unknown_device.returncode == 1 and "unknown_device" in unknown_device.stderr
+    wrong_key = cli(
+        device, "init", *server, "--cell", cells[0], *identity_args(device_id, stranger)
+    )
+    assert wrong_key.returncode == 1 and "bad_signature" in wrong_key.stderr
 
-    for cell in cells:
-        ok(cli(device, "init", "--server", demo_server.http, "--cell", cell, "--member", "sec"))
+    unknown = cli(device, "init", *server, "--cell", "c-khong-co", *identity_args(device_id, key))
+    assert unknown.returncode == 1 and "unknown_cell" in unknown.stderr
+    # A cell outside the officer's commune looks exactly like one that does not exist.
+    outside = cli(device, "init", *server, "--cell", elsewhere, *identity_args(device_id, key))
+    assert outside.returncode == 1 and "unknown_cell" in outside.stderr
+    refusals = (no_identity, half, not_a_key, exists, unknown_device, wrong_key, unknown, outside)
+    assert not device.exists()  # a refused init leaves no device store behind
+
+    ok(cli(device, "init", *server, "--cell", cells[0], *identity_args(device_id, key)))
+    ok(cli(device, "init", *server, "--cell", cells[1]))  # the stored identity is reused
+    assert as_json(cli(device, "status", "--json"))["member_id"] == person
     ambiguous = cli(device, "member", "list")
     assert ambiguous.returncode == 1 and "cell_required" in ambiguous.stderr
     assert "--cell" in ambiguous.stderr
@@ -195,7 +282,7 @@ def test_cell_choice_and_errors_without_traceback(
         "Họp",
     )
     assert bad_date.returncode == 1 and "bad_date" in bad_date.stderr
-    for result in (missing, unknown, ambiguous, no_such, bad_date):
+    for result in (missing, *refusals, ambiguous, no_such, bad_date):
         assert "Traceback" not in result.stderr
 
     usage = cli(device, "member", "add", "--cell", cells[0])  # --name missing
@@ -213,8 +300,10 @@ def test_cell_choice_and_errors_without_traceback(
 def test_help_is_bilingual_and_lists_commands(tmp_path: Path) -> None:
     device = tmp_path / "none.sqlite3"
     top = ok(cli(device, "--help")).stdout
-    for command in ("init", "sync", "status", "member", "meeting", "task"):
+    for command in ("init", "sync", "keygen", "status", "member", "meeting", "task"):
         assert command in top
+    init = ok(cli(device, "init", "--help")).stdout
+    assert "--device-id" in init and "--key-file" in init
     assert "Thêm" in ok(cli(device, "member", "--help")).stdout
     add = ok(cli(device, "member", "add", "--help")).stdout
     assert "Thêm đảng viên / Add a member" in add
