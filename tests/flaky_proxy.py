@@ -14,6 +14,11 @@ the k-th connection is cut the same way on every run, however TCP split the byte
 
 With ``cut_every=None`` it never cuts: a counting proxy for measuring bytes and frames on the wire.
 
+Only websocket connections (a request with ``Upgrade: websocket``) are counted in ``links`` and
+planned for cuts. Plain HTTP requests through the proxy (a device fetching its token and roles
+before a session) are forwarded untouched and only tallied in ``plain_http``: they have no websocket
+frames to count, and cutting them would test the token fetch, not the sync.
+
 Use ``async with FlakyProxy(...) as proxy``; leaving the block closes the listener and every open
 connection, with every wait bounded.
 """
@@ -124,6 +129,15 @@ class LinkStats:
     cut_plan: tuple[str, int, bool] | None = None  # (direction, after N frames, mid-frame)
 
 
+@dataclass
+class HttpStats:
+    """Plain HTTP connections (not websocket upgrades) forwarded untouched."""
+
+    connections: int = 0
+    bytes_up: int = 0
+    bytes_down: int = 0
+
+
 @dataclass(frozen=True)
 class _Cut:
     after_frames: int
@@ -150,7 +164,8 @@ class FlakyProxy:
         self.up_share = up_share
         self.mid_frame = mid_frame
         self.rng = random.Random(seed)
-        self.links: list[LinkStats] = []
+        self.links: list[LinkStats] = []  # websocket connections only
+        self.plain_http = HttpStats()
         self.port = 0
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -189,6 +204,7 @@ class FlakyProxy:
 
     def reset_counts(self) -> None:
         self.links.clear()
+        self.plain_http = HttpStats()
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -225,8 +241,20 @@ class FlakyProxy:
         assert task is not None
         self._tasks.add(task)
         self._writers.add(client_w)
+        try:
+            # The request head decides: a websocket upgrade is a link to count (and maybe cut).
+            head = await asyncio.wait_for(client_r.readuntil(_HANDSHAKE_END), 5)
+        except (OSError, TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            self._close(client_w, abort=True)
+            self._tasks.discard(task)
+            return
+        if not _is_websocket_upgrade(head):
+            await self._forward_plain(head, client_r, client_w, task)
+            return
         link = LinkStats()
         self.links.append(link)
+        link.up.feed(head)
+        link.bytes_up += len(head)
         up_cut: _Cut | None = None
         down_cut: _Cut | None = None
         if self.cut_every is not None:
@@ -248,6 +276,7 @@ class FlakyProxy:
                 return
             self._writers.add(server_w)
             try:
+                server_w.write(head)
                 pumps = [
                     asyncio.create_task(self._pump(client_r, server_w, link, "up", up_cut)),
                     asyncio.create_task(self._pump(server_r, client_w, link, "down", down_cut)),
@@ -261,6 +290,55 @@ class FlakyProxy:
                 self._close(server_w, abort=link.cut)
         finally:
             self._close(client_w, abort=link.cut)
+            self._tasks.discard(task)
+
+    async def _forward_plain(
+        self,
+        head: bytes,
+        client_r: asyncio.StreamReader,
+        client_w: asyncio.StreamWriter,
+        task: asyncio.Task[None],
+    ) -> None:
+        """A plain HTTP request: forwarded both ways untouched, only its bytes tallied."""
+        stats = self.plain_http
+        stats.connections += 1
+        stats.bytes_up += len(head)
+        try:
+            try:
+                server_r, server_w = await asyncio.wait_for(
+                    asyncio.open_connection(self.upstream_host, self.upstream_port), 5
+                )
+            except (OSError, TimeoutError):
+                return
+            self._writers.add(server_w)
+            try:
+                server_w.write(head)
+
+                async def pump(
+                    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, up: bool
+                ) -> None:
+                    with contextlib.suppress(OSError, asyncio.IncompleteReadError):
+                        while data := await reader.read(_READ_SIZE):
+                            if up:
+                                stats.bytes_up += len(data)
+                            else:
+                                stats.bytes_down += len(data)
+                            writer.write(data)
+                            await writer.drain()
+
+                pumps = [
+                    asyncio.create_task(pump(client_r, server_w, True)),
+                    asyncio.create_task(pump(server_r, client_w, False)),
+                ]
+                # The server's answer ends the exchange (HTTP/1.1 "Connection: close").
+                await asyncio.wait([pumps[1]], timeout=30)
+                for p in pumps:
+                    p.cancel()
+                await asyncio.wait(pumps, timeout=2)
+            finally:
+                self._close(server_w, abort=False)
+        finally:
+            self._close(client_w, abort=False)
             self._tasks.discard(task)
 
     def _close(self, writer: asyncio.StreamWriter, *, abort: bool) -> None:
@@ -304,3 +382,11 @@ class FlakyProxy:
         if cut.mid_frame and next_end - 1 > cut_at:
             return cut.rng.randint(cut_at + 1, min(next_end - 1, len(data)))
         return cut_at
+
+
+def _is_websocket_upgrade(head: bytes) -> bool:
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"upgrade" and b"websocket" in value.lower():
+            return True
+    return False

@@ -4,6 +4,9 @@ Device A syncs through ``FlakyProxy``, which aborts each connection after a hand
 frames (sometimes mid-frame, in either direction). A makes a batch of offline edits and catches up
 through the same link with repeated ``sync_once`` calls under one deadline. Device B syncs directly
 and must see exactly A's data; so must a fresh peer reading from the server.
+
+A is the cell secretary's enrolled device, B the deputy's (demo devices). The token and role
+look-ups before each session go through the proxy too, uncut: the link under test is the sync.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from tests.server_process import ServerProcess
 
 CELL = "c-dv-pb-1"
 SECRETARY = f"{CELL}-m01"
+DEPUTY = f"{CELL}-m02"
 DEADLINE_S = 60.0
 NEW_MEMBERS = 40
 PROMOTED = range(0, NEW_MEMBERS, 4)  # these new members become full members
@@ -106,8 +110,11 @@ async def test_sync_over_a_link_that_keeps_dropping(
     urls = server.get_json(f"/api/cells/{CELL}")["documents"]
     doc_ids = [from_url(url) for url in urls.values()]
     a = Handbook(tmp_path / "a.sqlite3", SECRETARY)
-    b = Handbook(tmp_path / "b.sqlite3", f"{CELL}-m02")
-    for device in (a, b):
+    b = Handbook(tmp_path / "b.sqlite3", DEPUTY)
+    for device, role in ((a, "cell_secretary"), (b, "cell_deputy")):
+        enrolled = server.device(role, CELL)
+        assert enrolled["member_id"] == device.member_id
+        device.set_identity(enrolled["device_id"], enrolled["private_key_pem"])
         device.add_cell(CELL, urls)
     try:
         async with FlakyProxy(server.port, cut_every=(3, 7), seed=seed, up_share=0.5) as proxy:
@@ -126,6 +133,8 @@ async def test_sync_over_a_link_that_keeps_dropping(
             assert proxy.cuts > cuts_before, "the catch-up itself was never interrupted"
             assert a.status().pending_changes == 0
             assert a.status().last_error is None
+            assert syncer_a.refusals == []  # the secretary's edits are all allowed
+            assert proxy.plain_http.connections >= 2  # the token (and roles) came this way
 
         # The server holds exactly A's history.
         for doc_id in doc_ids:
@@ -150,7 +159,7 @@ async def test_sync_over_a_link_that_keeps_dropping(
         assert b.status().pending_changes == 0
 
         # A fresh peer straight from the server: same documents, value for value.
-        async with SyncConnection(server.ws) as fresh:
+        async with SyncConnection(server.ws_as("cell_secretary", CELL)) as fresh:
             for doc_id in doc_ids:
                 await fresh.open(doc_id)
                 assert await fresh.wait_until(
