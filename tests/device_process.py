@@ -1,7 +1,9 @@
 """Run SDK calls in a separate Python process, so a test sees what survives a device restart.
 
 ``python tests/device_process.py DEVICE_FILE MEMBER_ID '[["method", {kwargs}], ...]'`` calls each
-Handbook method in order and prints the results as JSON; ``["sync", {"server": url}]`` syncs.
+Handbook method in order and prints the results as JSON; ``["sync", {"server": url}]`` syncs and
+gives ``{"synced": bool, "refusals": [...], "last_error": ...}``. The device's identity is set with
+``["set_identity", {"device_id", "private_key_pem"}]`` (``run_device(identity=...)`` adds it).
 """
 
 from __future__ import annotations
@@ -22,11 +24,28 @@ def _jsonable(value: Any) -> Any:
         return dataclasses.asdict(value)
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
     return value
 
 
-def run_device(device: Path, member_id: str, ops: list[list[Any]], timeout: float = 60) -> list:
-    """Start the device process, wait for it, return its results (raises on failure)."""
+def run_device(
+    device: Path,
+    member_id: str,
+    ops: list[list[Any]],
+    timeout: float = 60,
+    identity: dict[str, Any] | None = None,
+) -> list:
+    """Start the device process, wait for it, return its results (raises on failure).
+
+    ``identity`` is a demo device (``ServerProcess.device``): it is stored first, and it must be
+    the device of ``member_id`` (the server judges edits by the key's owner).
+    """
+    if identity is not None:
+        if identity["member_id"] != member_id:
+            raise ValueError(f"device of {identity['member_id']} used as {member_id}")
+        key = {"device_id": identity["device_id"], "private_key_pem": identity["private_key_pem"]}
+        ops = [["set_identity", key], *ops]
     done = subprocess.run(
         [sys.executable, __file__, str(device), member_id, json.dumps(ops)],
         cwd=ROOT,
@@ -49,8 +68,15 @@ def _main() -> None:
     results = []
     for method, kwargs in ops:
         if method == "sync":
-            ok = asyncio.run(Syncer(book, kwargs["server"]).sync_once(kwargs.get("timeout", 20)))
-            results.append(ok)
+            syncer = Syncer(book, kwargs["server"])
+            ok = asyncio.run(syncer.sync_once(kwargs.get("timeout", 20)))
+            results.append(
+                {
+                    "synced": ok,
+                    "refusals": _jsonable(syncer.refusals),
+                    "last_error": book.last_error,
+                }
+            )
         else:
             results.append(_jsonable(getattr(book, method)(**kwargs)))
     book.close()

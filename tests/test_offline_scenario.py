@@ -1,13 +1,13 @@
 """Two devices of one cell work for a while with the server down, restart, and sync.
 
-Every edit must be on both devices and on the server afterwards, and all three identical.
+Every edit must be on both devices and on the server afterwards, and all three identical. The
+devices are the cell secretary's and the deputy's enrolled phones (demo devices).
 """
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from pathlib import Path
+from typing import Any
 
 from automerge.core import extract
 
@@ -21,8 +21,12 @@ CELL = "c-dv-pb-1"
 
 
 def _cell_documents(server: ServerProcess) -> dict[str, str]:
-    with urllib.request.urlopen(f"{server.http}/api/cells/{CELL}", timeout=5) as resp:
-        return json.loads(resp.read())["documents"]
+    return server.get_json(f"/api/cells/{CELL}")["documents"]
+
+
+def _synced(result: Any) -> None:
+    assert result["synced"] is True, result
+    assert result["refusals"] == [], result
 
 
 async def test_offline_edits_on_two_devices_merge_without_loss(tmp_path: Path) -> None:
@@ -31,15 +35,21 @@ async def test_offline_edits_on_two_devices_merge_without_loss(tmp_path: Path) -
     documents = _cell_documents(server)
     dev_a, dev_b = tmp_path / "a.sqlite3", tmp_path / "b.sqlite3"
     secretary, deputy = f"{CELL}-m01", f"{CELL}-m02"
+    phones = {
+        secretary: server.device("cell_secretary", CELL),
+        deputy: server.device("cell_deputy", CELL),
+    }
     for device, who in ((dev_a, secretary), (dev_b, deputy)):
-        run_device(
+        out = run_device(
             device,
             who,
             [
                 ["add_cell", {"cell_id": CELL, "documents": documents}],
                 ["sync", {"server": server.http}],
             ],
+            identity=phones[who],
         )
+        _synced(out[-1])
     meeting_id = f"{CELL}-hop-2026-11"
     target = f"{CELL}-m03"
     server.stop()  # signal gone: everything below happens offline
@@ -96,9 +106,10 @@ async def test_offline_edits_on_two_devices_merge_without_loss(tmp_path: Path) -
     # Both processes have exited; the server comes back on the same data dir.
     server = ServerProcess(data).start()
     try:
-        run_device(dev_a, secretary, [["sync", {"server": server.http}]])
-        run_device(dev_b, deputy, [["sync", {"server": server.http}]])
-        run_device(dev_a, secretary, [["sync", {"server": server.http}]])
+        # The identities were stored at the first run: the device keeps them across restarts.
+        _synced(run_device(dev_a, secretary, [["sync", {"server": server.http}]])[0])
+        _synced(run_device(dev_b, deputy, [["sync", {"server": server.http}]])[0])
+        _synced(run_device(dev_a, secretary, [["sync", {"server": server.http}]])[0])
 
         a, b = Handbook(dev_a), Handbook(dev_b)
         try:
@@ -114,7 +125,7 @@ async def test_offline_edits_on_two_devices_merge_without_loss(tmp_path: Path) -
                 assert minutes.endswith(" [B] Kết luận.")
                 assert book.tasks(CELL)["t-a"].assignee == target
                 assert book.status().pending_changes == 0
-            async with SyncConnection(server.ws) as reader:
+            async with SyncConnection(server.ws_as("cell_secretary", CELL)) as reader:
                 for kind, url in documents.items():
                     doc_id = from_url(url)
                     await reader.open(doc_id)
