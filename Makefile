@@ -36,6 +36,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 
 test: install lint
+	$(PY) tests/fetch_test_images.py
 	$(PY) -m pytest -q
 
 clean:

@@ -48,6 +48,23 @@ def main(argv: list[str] | None = None) -> None:
         default=Limits.token_ttl_s,
         help="seconds a device token stays valid",
     )
+    parser.add_argument(
+        "--enrol-per-card",
+        type=int,
+        default=Limits.enrol_per_card_burst,
+        help="enrolment attempts allowed per card number per 15 minutes",
+    )
+    parser.add_argument(
+        "--enrol-per-client",
+        type=int,
+        default=Limits.enrol_per_client_burst,
+        help="enrolment attempts allowed per client address per hour",
+    )
+    parser.add_argument(
+        "--no-face-warmup",
+        action="store_true",
+        help="start the dlib workers on the first enrolment instead of at start-up",
+    )
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
@@ -56,8 +73,12 @@ def main(argv: list[str] | None = None) -> None:
         compact_after_changes=args.compact_after,
         compact_interval_s=args.compact_interval,
         token_ttl_s=args.token_ttl,
+        enrol_per_card_burst=args.enrol_per_card,
+        enrol_per_client_burst=args.enrol_per_client,
     )
-    app = create_app(args.data_dir, limits=limits, demo=args.demo)
+    app = create_app(
+        args.data_dir, limits=limits, demo=args.demo, face_warmup=not args.no_face_warmup
+    )
     uvicorn.run(
         app,
         host=args.host,

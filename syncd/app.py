@@ -10,15 +10,17 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.routing import Route, WebSocketRoute
 
-from syncd import admin_api, auth_api, http_api
+from syncd import admin_api, auth_api, enrollment, http_api
 from syncd.auth import Challenges
 from syncd.demo import seed_demo
 from syncd.directory import Directory
+from syncd.face_pool import FacePool
 from syncd.hub import DocumentHub
 from syncd.limits import Limits
 from syncd.permissions import HierarchyPolicy
 from syncd.policy import Policy
 from syncd.registry import Registry
+from syncd.secret_box import SecretBox
 from syncd.storage.sqlite import Database, SqliteDocumentStore
 from syncd.ws_endpoint import sync_endpoint
 
@@ -48,6 +50,7 @@ ROUTES = [
         methods=["POST"],
     ),
     Route("/api/audit", admin_api.admin_route(admin_api.audit_log)),
+    Route("/api/enroll", enrollment.enroll, methods=["POST"]),
     WebSocketRoute("/sync", sync_endpoint),
 ]
 
@@ -57,6 +60,7 @@ def create_app(
     limits: Limits | None = None,
     policy: Policy | None = None,
     demo: bool = False,
+    face_warmup: bool = True,
 ) -> Starlette:
     limits = limits or Limits()
 
@@ -79,12 +83,20 @@ def create_app(
         app.state.challenges = Challenges()
         app.state.limits = limits
         app.state.peer_metadata = {"storageId": storage_id, "isEphemeral": False}
+        pool = FacePool()
+        app.state.enrolment = enrollment.Enrolment.create(
+            directory, registry, hub, pool, SecretBox.from_config(data_dir), limits
+        )
         if demo:
             await seed_demo(registry, directory, hub, data_dir)
+        warming = asyncio.create_task(pool.warm()) if face_warmup else None
         upkeep = asyncio.create_task(hub.run_upkeep())
         try:
             yield
         finally:
+            if warming is not None:
+                warming.cancel()
+            await asyncio.to_thread(pool.close)
             upkeep.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await upkeep

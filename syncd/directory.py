@@ -82,12 +82,12 @@ class Directory:
     # ---- grants ----------------------------------------------------------------------------
 
     async def grant(self, person_id: str, role: str, unit_id: str, granted_by: str | None) -> Grant:
-        cur = await self.db.conn.execute(
+        rowid = await self.db.write(
             "INSERT INTO grants(person_id, role, unit_id, granted_by, granted_at) "
             "VALUES(?, ?, ?, ?, ?)",
             (person_id, role, unit_id, granted_by, _now()),
         )
-        grant = Grant(int(cur.lastrowid or 0), person_id, role, unit_id)
+        grant = Grant(int(rowid or 0), person_id, role, unit_id)
         self.tree.grants[grant.grant_id] = grant
         return grant
 
@@ -95,7 +95,7 @@ class Directory:
         grant = self.tree.grants.get(grant_id)
         if grant is None:
             return None
-        await self.db.conn.execute(
+        await self.db.write(
             "UPDATE grants SET revoked_at=?, revoked_by=? WHERE grant_id=?",
             (_now(), revoked_by, grant_id),
         )
@@ -109,7 +109,7 @@ class Directory:
         self, person_id: str, public_key: bytes, label: str | None, created_by: str | None
     ) -> Device:
         device = Device(f"dev-{secrets.token_hex(8)}", person_id, public_key, label, False)
-        await self.db.conn.execute(
+        await self.db.write(
             "INSERT INTO devices(device_id, person_id, public_key, label, created_by, created_at) "
             "VALUES(?, ?, ?, ?, ?, ?)",
             (device.device_id, person_id, public_key, label, created_by, _now()),
@@ -121,11 +121,15 @@ class Directory:
         device = self.devices.get(device_id)
         if device is None:
             return None
-        await self.db.conn.execute(
-            "UPDATE devices SET revoked_at=?, revoked_by=? WHERE device_id=?",
-            (_now(), revoked_by, device_id),
+        await self.db.transaction(
+            [
+                (
+                    "UPDATE devices SET revoked_at=?, revoked_by=? WHERE device_id=?",
+                    (_now(), revoked_by, device_id),
+                ),
+                ("DELETE FROM tokens WHERE device_id=?", (device_id,)),
+            ]
         )
-        await self.db.conn.execute("DELETE FROM tokens WHERE device_id=?", (device_id,))
         revoked = Device(device.device_id, device.person_id, device.public_key, device.label, True)
         self.devices[device_id] = revoked
         self._revoked(None, device_id)
@@ -135,16 +139,28 @@ class Directory:
         device = self.devices.get(device_id)
         return device if device is not None and not device.revoked else None
 
+    async def store_face(self, device_id: str, person_id: str, sealed: bytes) -> None:
+        """The enrolment's selfie descriptor, already encrypted (``SecretBox``)."""
+        await self.db.write(
+            "INSERT INTO face_descriptors(device_id, person_id, sealed, created_at) "
+            "VALUES(?, ?, ?, ?)",
+            (device_id, person_id, sealed, _now()),
+        )
+
     # ---- tokens ----------------------------------------------------------------------------
 
     async def issue_token(self, device_id: str, ttl_s: float = TOKEN_TTL_S) -> tuple[str, float]:
         token = secrets.token_urlsafe(32)
         expires = time.time() + ttl_s
-        await self.db.conn.execute(
-            "INSERT INTO tokens(token_hash, device_id, expires_at) VALUES(?, ?, ?)",
-            (_token_hash(token), device_id, expires),
+        await self.db.transaction(
+            [
+                (
+                    "INSERT INTO tokens(token_hash, device_id, expires_at) VALUES(?, ?, ?)",
+                    (_token_hash(token), device_id, expires),
+                ),
+                ("DELETE FROM tokens WHERE expires_at < ?", (time.time(),)),
+            ]
         )
-        await self.db.conn.execute("DELETE FROM tokens WHERE expires_at < ?", (time.time(),))
         return token, expires
 
     async def device_for_token(self, token: str) -> Device | None:

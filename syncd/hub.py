@@ -73,6 +73,8 @@ class DocumentHub:
         self.peer_id = server_peer_id
         self._entries: dict[str, _Entry] = {}
         self._peers: dict[PeerKey, Peer] = {}
+        # Called after a document's new changes are stored (the card index listens).
+        self.on_stored: list[Callable[[DocumentInfo, Document], None]] = []
         # Where refusals are recorded (accepted changes are audited with their storage write).
         self.audit_rejection: Callable[[AuditEntry], Awaitable[None]] | None = None
 
@@ -177,6 +179,7 @@ class DocumentHub:
             self._reply(peer, live)
             if applied.new_changes:
                 self._fan_out(live, exclude=peer.key)
+                self._stored(info, live)
 
     @staticmethod
     def _forget_unstored(entry: _Entry, peer: Peer) -> None:
@@ -278,7 +281,16 @@ class DocumentHub:
             new = live.change(edit)
             await self.store.append(doc_id, new)
             self._fan_out(live, exclude=None)
+            if entry.info is not None:
+                self._stored(entry.info, live)
             return new
+
+    def _stored(self, info: DocumentInfo, live: LiveDocument) -> None:
+        for listener in self.on_stored:
+            try:
+                listener(info, live.doc)
+            except Exception:  # a listener's bug must not fail a sync that is already stored
+                log.exception("on_stored listener failed")
 
     async def snapshot(self, doc_id: str) -> Document | None:
         """A private copy of the canonical document (for reads: REST, reports, tests)."""

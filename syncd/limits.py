@@ -22,5 +22,8 @@ class Limits:
     # Appended changes above which a document is compacted into a snapshot.
     compact_after_changes: int = 200
     compact_interval_s: float = 5.0
+    # Enrolment attempts: per card number per 15 minutes, per client address per hour.
+    enrol_per_card_burst: int = 5
+    enrol_per_client_burst: int = 30
     # Lifetime of a device token (only checked at the websocket upgrade and on HTTP calls).
     token_ttl_s: float = 15 * 60

@@ -21,3 +21,28 @@ class TokenBucket:
             self.tokens -= cost
             return True
         return False
+
+
+@dataclass
+class KeyedLimiter:
+    """One bucket per key (card number, client address), with a cap on how many keys are kept
+    so a flood of distinct keys cannot grow memory without bound."""
+
+    rate: float
+    burst: float
+    max_keys: int = 100_000
+    buckets: dict[str, TokenBucket] | None = None
+
+    def take(self, key: str, now: float) -> bool:
+        if self.buckets is None:
+            self.buckets = {}
+        bucket = self.buckets.get(key)
+        if bucket is None:
+            if len(self.buckets) >= self.max_keys:
+                # Forget full buckets first: they carry no state worth keeping.
+                for k in [k for k, b in self.buckets.items() if b.tokens >= b.burst][:1000]:
+                    del self.buckets[k]
+                if len(self.buckets) >= self.max_keys:
+                    return False
+            bucket = self.buckets[key] = TokenBucket(self.rate, self.burst)
+        return bucket.take(now)

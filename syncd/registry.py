@@ -92,6 +92,13 @@ class Registry:
         ) as cur:
             return {kind: doc_id async for kind, doc_id in cur}
 
+    async def roster_documents(self) -> list[tuple[str, str]]:
+        """(cell, roster documentId) for every cell."""
+        async with self.db.conn.execute(
+            "SELECT unit_id, document_id FROM documents WHERE kind='roster'"
+        ) as cur:
+            return [(unit_id, doc_id) async for unit_id, doc_id in cur]
+
     async def units(self) -> list[Unit]:
         async with self.db.conn.execute(
             "SELECT unit_id, parent_id, level, name FROM units ORDER BY rowid"

@@ -24,10 +24,17 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    def __init__(self, data_dir: Path, demo: bool = True, extra: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        demo: bool = True,
+        extra: list[str] | None = None,
+        face_warmup: bool = False,
+    ) -> None:
         self.data_dir = data_dir
         self.demo = demo
-        self.extra = extra or []
+        # Most tests never enrol: don't spawn dlib workers for them.
+        self.extra = [*(extra or []), *([] if face_warmup else ["--no-face-warmup"])]
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir / f"server-{self.port}.log"

@@ -7,6 +7,7 @@ which is what SQLite wants anyway.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from datetime import UTC, datetime
 from pathlib import Path
@@ -88,6 +89,12 @@ CREATE TABLE IF NOT EXISTS audit (
     detail      TEXT
 );
 CREATE INDEX IF NOT EXISTS audit_by_unit ON audit(unit_id, audit_id);
+CREATE TABLE IF NOT EXISTS face_descriptors (
+    device_id  TEXT PRIMARY KEY REFERENCES devices(device_id),
+    person_id  TEXT NOT NULL,
+    sealed     BLOB NOT NULL,  -- AES-GCM(nonce || ciphertext) of the JSON descriptor
+    created_at TEXT NOT NULL
+);
 """
 
 
@@ -119,6 +126,7 @@ class Database:
     def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
         self.conn = conn
         self.path = path
+        self._write_lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path) -> Database:
@@ -141,7 +149,7 @@ class Database:
         async with self.conn.execute("SELECT value FROM meta WHERE key='storage_id'") as cur:
             row = await cur.fetchone()
         if row is None:
-            await self.conn.execute(
+            await self.write(
                 "INSERT INTO meta(key, value) VALUES('storage_id', ?)", (secrets.token_hex(16),)
             )
 
@@ -151,16 +159,29 @@ class Database:
         assert row is not None
         return str(row[0])
 
-    async def transaction(self, statements: list[tuple[str, tuple]]) -> None:
-        """Run statements in one IMMEDIATE transaction; rolled back whole on any error."""
-        await self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            for sql, params in statements:
-                await self.conn.execute(sql, params)
-        except BaseException:
-            await self.conn.execute("ROLLBACK")
-            raise
-        await self.conn.execute("COMMIT")
+    async def transaction(self, statements: list[tuple[str, tuple]]) -> list[int | None]:
+        """Run statements in one IMMEDIATE transaction; rolled back whole on any error.
+
+        Every write of the process goes through here, under one lock: the connection is
+        shared, and a statement issued by another coroutine between our BEGIN and COMMIT would
+        silently join (and share the fate of) our transaction. Returns each statement's rowid.
+        """
+        async with self._write_lock:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            rowids: list[int | None] = []
+            try:
+                for sql, params in statements:
+                    cursor = await self.conn.execute(sql, params)
+                    rowids.append(cursor.lastrowid)
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+            await self.conn.execute("COMMIT")
+            return rowids
+
+    async def write(self, sql: str, params: tuple = ()) -> int | None:
+        """One statement in its own transaction (see ``transaction``)."""
+        return (await self.transaction([(sql, params)]))[0]
 
 
 class SqliteDocumentStore:

@@ -1,0 +1,80 @@
+"""Face descriptors with dlib: exactly one face, 5-point landmarks, the ResNet model, 128 numbers.
+
+Runs inside worker processes only (``syncd/face_pool.py``): dlib objects are not thread-safe and
+hold the GIL for the whole detection, which would freeze every sync session on the event loop.
+Each worker loads the models once.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from schema.errors import ValidationError, invalid
+from syncd.images import load_rgb
+
+# Calibrated on the face_recognition 1.3.0 test photos (see the enrolment closing note and
+# benchmarks/enroll.py): the same person measured 0.04-0.44, different people 0.82-0.87.
+# 0.6 is dlib's own recommendation and sits in the middle of that gap.
+MATCH_THRESHOLD = 0.6
+
+_models: dict[str, Any] = {}
+
+
+def _load() -> dict[str, Any]:
+    if not _models:
+        import dlib
+        import face_recognition_models as frm
+
+        _models["detector"] = dlib.get_frontal_face_detector()
+        _models["shape"] = dlib.shape_predictor(frm.pose_predictor_five_point_model_location())
+        _models["encoder"] = dlib.face_recognition_model_v1(frm.face_recognition_model_location())
+    return _models
+
+
+def warm_up() -> None:
+    """Pool initializer: load the models before the first enrolment needs them."""
+    _load()
+
+
+def describe(data: bytes, field: str) -> list[float]:
+    """The 128-d descriptor of the one face in ``data``; ValidationError with a code otherwise."""
+    image = load_rgb(data, field)
+    models = _load()
+    faces = models["detector"](image, 0)
+    if len(faces) == 0:
+        # The portrait on a party card is small: look again at twice the size.
+        faces = models["detector"](image, 1)
+    if len(faces) == 0:
+        raise invalid(
+            "no_face",
+            f"Không tìm thấy khuôn mặt trong ảnh {field}.",
+            f"No face found in the {field} image.",
+        )
+    if len(faces) > 1:
+        raise invalid(
+            "several_faces",
+            f"Ảnh {field} có nhiều khuôn mặt: cần đúng một người.",
+            f"The {field} image shows several faces: exactly one is needed.",
+            str(len(faces)),
+        )
+    shape = models["shape"](image, faces[0])
+    return list(models["encoder"].compute_face_descriptor(image, shape))
+
+
+def describe_safely(data: bytes, field: str) -> tuple[list[float] | None, dict[str, str] | None]:
+    """The worker entry point: errors travel back as plain data, never as a crashed worker."""
+    try:
+        return describe(data, field), None
+    except ValidationError as exc:
+        return None, {"code": exc.code, "vi": exc.message_vi, "en": exc.message_en}
+    except MemoryError:
+        return None, {
+            "code": "image_too_many_pixels",
+            "vi": f"Ảnh {field} quá lớn để xử lý.",
+            "en": f"The {field} image is too large to process.",
+        }
+
+
+def distance(a: list[float], b: list[float]) -> float:
+    return math.sqrt(sum((x - y) ** 2 for x, y in zip(a, b, strict=True)))
