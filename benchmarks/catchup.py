@@ -8,7 +8,8 @@ Run from the repository root::
 For every K and every repeat, on a fresh real server (``server.py --demo``, data in a temporary
 directory, 127.0.0.1 only) and fresh devices carrying the demo cell ``c-dv-pb-1``:
 
-1. devices A and B (``Handbook`` + ``Syncer``) download the cell, so both are in sync;
+1. devices A and B (``Handbook`` + ``Syncer``; the demo secretary's and deputy's enrolled device
+   keys) download the cell, so both are in sync;
 2. A goes offline and makes K edits, cycling through: add a member, promote that member to full
    member (a status change), append a line to a meeting's minutes;
 3. **push**: A catches up (one ``Syncer.sync_once``), then **pull**: B catches up on A's edits;
@@ -19,6 +20,12 @@ which reports real socket bytes in each direction (HTTP upgrade and websocket fr
 and the websocket frames and their payload bytes. Round trips are counted from the client's
 messages: one for join/peer, plus the most sync messages the client sent for any one document
 (each one waits for the server's answer). Wall time is the ``sync_once`` call, connect included.
+
+Before its first session a ``Syncer`` fetches a device token (challenge, token) and its roles
+(``/api/me``): plain HTTP through the same proxy, reported apart as ``auth_http_requests`` and
+``auth_http_bytes`` (both directions) and not in ``wire_bytes``. Every measured catch-up here
+uses a new ``Syncer``, so each pays it; a device keeps its token for its lifetime (15 min) and
+pays it once per token, not per sync. Wall time includes it.
 
 The reference size of the K changes is ``raw_change_bytes``: the sum of ``len(change.bytes)`` over
 the K Automerge changes (what the sync protocol ships). Also reported: their uncompressed size,
@@ -59,6 +66,7 @@ from tests.server_process import ServerProcess  # noqa: E402
 
 CELL = "c-dv-pb-1"
 SECRETARY = f"{CELL}-m01"
+DEPUTY = f"{CELL}-m02"
 SYNC_TIMEOUT_S = 60.0
 
 
@@ -97,7 +105,10 @@ async def _measured_sync(handbook: Handbook, server: ServerProcess) -> dict[str,
     if not ok or len(sessions) != 1 or handbook.status().pending_changes:
         raise RuntimeError(f"sync did not complete in one session: {handbook.last_error}")
     t = proxy.totals()
+    auth = proxy.plain_http
     return {
+        "auth_http_requests": auth.connections,
+        "auth_http_bytes": auth.bytes_up + auth.bytes_down,
         "wire_bytes": t["bytes_up"] + t["bytes_down"],
         "wire_bytes_up": t["bytes_up"],
         "wire_bytes_down": t["bytes_down"],
@@ -173,8 +184,10 @@ async def _one_run(k: int, run: int, workdir: Path) -> dict[str, Any]:
     try:
         urls = server.get_json(f"/api/cells/{CELL}")["documents"]
         a = Handbook(workdir / f"a-{k}-{run}.sqlite3", SECRETARY)
-        b = Handbook(workdir / f"b-{k}-{run}.sqlite3", f"{CELL}-m02")
-        for device in (a, b):
+        b = Handbook(workdir / f"b-{k}-{run}.sqlite3", DEPUTY)
+        for device, role in ((a, "cell_secretary"), (b, "cell_deputy")):
+            enrolled = server.device(role, CELL)
+            device.set_identity(enrolled["device_id"], enrolled["private_key_pem"])
             device.add_cell(CELL, urls)
         first = await _measured_sync(a, server)
         await _measured_sync(b, server)
