@@ -362,6 +362,10 @@ def _run_sync(
             f"  Thay đổi chưa gửi / Pending changes: {data['pending_changes']}",
         ],
     )
+    if syncer.final_refusal is not None:
+        # Not "offline": waiting will not help (a revoked device, a wrong key).
+        ctx.out.note(syncer.final_refusal.as_text())
+        return EXIT_REFUSED
     if refused:
         ctx.out.note(
             "Máy chủ không phục vụ một số tài liệu / The server would not serve some documents: "

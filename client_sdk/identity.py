@@ -33,6 +33,15 @@ class ServerRefused(SotayError):
 
     code = "server_refused"
 
+    @property
+    def is_final(self) -> bool:
+        """Refusals that retrying cannot fix (a revoked or unknown device, a wrong key), as
+        opposed to a server that is busy or unreachable."""
+        return self.code in FINAL_REFUSALS
+
+
+FINAL_REFUSALS = frozenset({"unknown_device", "bad_signature", "forbidden", "unauthenticated"})
+
 
 @dataclass(frozen=True)
 class DeviceIdentity:
@@ -86,7 +95,6 @@ def http_json(
         except (ValueError, KeyError, TypeError):
             raise ServerRefused(f"HTTP {exc.code}") from None
         raise ServerRefused(
-            error.get("message_en", ""),
             code=error.get("code", "server_refused"),
             message_vi=error.get("message_vi"),
             message_en=error.get("message_en"),

@@ -20,7 +20,7 @@ import cbor2
 from client_sdk.backoff import Backoff
 from client_sdk.connection import SyncConnection
 from client_sdk.handbook import ChangeEvent, Handbook, Refusal
-from client_sdk.identity import fetch_token, http_json
+from client_sdk.identity import ServerRefused, fetch_token, http_json
 from schema.access import REJECTION_NOTICE
 from schema.errors import invalid
 
@@ -52,6 +52,7 @@ class Syncer:
         self._rejections: dict[str, dict[str, Any]] = {}  # documentId -> the server's notice
         self._resets: dict[str, int] = {}
         self.refusals: list[Refusal] = []  # writes refused again after a reset
+        self.final_refusal: ServerRefused | None = None  # e.g. this device was revoked
 
     def _document_ids(self) -> list[str]:
         return [d.document_id for d in self.handbook.store.documents()]
@@ -138,7 +139,12 @@ class Syncer:
             remaining = deadline - loop.time()
             try:
                 conn = await self._open_session(min(remaining, 10.0))
-            except Exception as exc:  # refused, unreachable, timed out: all mean retry later
+            except ServerRefused as exc:
+                self.handbook.last_error = f"{exc.code}: {exc.message_en}"
+                if exc.is_final:
+                    self.final_refusal = exc
+                    return False  # a revoked device does not become valid by waiting
+            except Exception as exc:  # unreachable, timed out, busy: retry later
                 self.handbook.last_error = f"{type(exc).__name__}: {exc}"
             else:
                 try:
@@ -171,6 +177,11 @@ class Syncer:
         while not stop.is_set():
             try:
                 conn = await self._open_session(10.0)
+            except ServerRefused as exc:
+                self.handbook.last_error = f"{exc.code}: {exc.message_en}"
+                if exc.is_final:
+                    self.final_refusal = exc
+                    return
             except Exception as exc:
                 self.handbook.last_error = f"{type(exc).__name__}: {exc}"
             else:

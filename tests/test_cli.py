@@ -318,3 +318,34 @@ def test_help_is_bilingual_and_lists_commands(tmp_path: Path) -> None:
         for action in actions:
             assert action in text
     assert not device.exists()
+
+
+def test_sync_on_a_revoked_device_fails_at_once(
+    fresh_server: ServerProcess, tmp_path: Path
+) -> None:
+    """A revoked device is not "offline": sync exits 1 at once instead of retrying."""
+    key = tmp_path / "member.pem"
+    device = fresh_server.device("member", "c-dv-pb-1")
+    key.write_text(device["private_key_pem"])
+    store = tmp_path / "revoked.sqlite3"
+    ok(
+        cli(
+            store,
+            "init",
+            "--server",
+            fresh_server.http,
+            "--cell",
+            "c-dv-pb-1",
+            "--device-id",
+            device["device_id"],
+            "--key-file",
+            str(key),
+        )
+    )
+    secretary = fresh_server.token("cell_secretary", "c-dv-pb-1")
+    http_json(f"{fresh_server.http}/api/devices/{device['device_id']}/revoke", {}, token=secretary)
+    started = time.monotonic()
+    done = cli(store, "sync", "--timeout", "20")
+    assert done.returncode == 1, done.stderr
+    assert "[unknown_device]" in done.stderr
+    assert time.monotonic() - started < 10

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from syncd import messages as wire
 from syncd.document_id import from_url, is_document_id, new_document_id, to_url
-from syncd.errors import ChangeRejected, CorruptSyncData, ProtocolError
+from syncd.errors import ChangeRejected, CorruptSyncData, PeerBlocked, ProtocolError
 from syncd.live_document import LiveDocument
 from syncd.policy import Decision
 from syncd.rate_limit import TokenBucket
@@ -437,9 +437,10 @@ def test_live_document_policy_refusal_blocks_the_peer() -> None:
     assert live.doc.save() == saved
     assert "note" not in extract(live.doc)
     assert 1 in live.blocked
-    # a second, valid message from the same peer is refused too, even with a permissive check
+    # a second, valid message from the same peer is dropped too (silently: PeerBlocked is not
+    # answered), even with a permissive check
     other = _sync_message_with_change(live.doc, "other", "valid")
-    with pytest.raises(ChangeRejected):
+    with pytest.raises(PeerBlocked):
         live.receive(1, other, allow)
     assert live.doc.save() == saved
     assert live.generate(1) is None
