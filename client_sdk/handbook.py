@@ -22,6 +22,8 @@ from automerge.core import Document
 
 from client_sdk.identity import DeviceIdentity
 from client_sdk.local_store import COMPACT_AFTER_CHUNKS, LocalStore
+from conflict_rules import resolution
+from conflict_rules.conflicts import Conflict, cell_conflicts
 from schema import meetings as mt
 from schema import roster as rs
 from schema import tasks as tk
@@ -347,9 +349,38 @@ class Handbook:
             last_error=self.last_error,
         )
 
+    # ---- conflicts (conflict_rules/) -------------------------------------------------------
+
+    def conflicts(self, cell_id: str) -> list[Conflict]:
+        """Open conflicts of a cell as the merged replicas here show them: status changes made
+        concurrently, duplicate card numbers, likely duplicate members. Each names its
+        resolutions; they are ordinary writes below, checked like any other."""
+        carried = self.cells().get(cell_id)
+        if carried is None:
+            self._doc_id(cell_id, "roster")  # raises unknown_cell
+        docs = {
+            kind: plain(self._read(cell_id, kind))
+            for kind in ("roster", "tasks")
+            if kind in (carried or {})
+        }
+        return cell_conflicts(docs.get("roster"), docs.get("tasks"))
+
+    @_replayable
+    def resolve_duplicate(
+        self, cell_id: str, keep_id: str, other_id: str, action: str = "merge"
+    ) -> None:
+        """``merge``: copy what ``keep_id`` lacks from ``other_id`` and hide ``other_id``;
+        ``keep_both``: mark them as different people. Secretary or deputy only."""
+        self._write(
+            cell_id,
+            "roster",
+            lambda doc: resolution.resolve_duplicate(doc, keep_id, other_id, action),
+        )
+
     # ---- roster ----------------------------------------------------------------------------
 
     def members(self, cell_id: str) -> dict[str, rs.Member]:
+        """Members with their effective status (the lifecycle rule); merged records left out."""
         return rs.members(self._read(cell_id, "roster"))
 
     def member(self, cell_id: str, member_id: str) -> rs.Member:
@@ -517,17 +548,39 @@ class Handbook:
             ),
         )
 
+    def _task_status(
+        self, cell_id: str, task_id: str, status: str, correction: bool = False
+    ) -> tk.Task:
+        return self._write(
+            cell_id,
+            "tasks",
+            lambda doc: tk.set_status(
+                doc,
+                task_id,
+                status,
+                by=self.member_id,
+                when=_device_now(),
+                correction=correction,
+            ),
+        )
+
     @_replayable
     def start_task(self, cell_id: str, task_id: str) -> tk.Task:
-        return self._write(cell_id, "tasks", lambda doc: tk.set_status(doc, task_id, "in_progress"))
+        return self._task_status(cell_id, task_id, "in_progress")
 
     @_replayable
     def complete_task(self, cell_id: str, task_id: str) -> tk.Task:
-        return self._write(cell_id, "tasks", lambda doc: tk.set_status(doc, task_id, "done"))
+        return self._task_status(cell_id, task_id, "done")
 
     @_replayable
     def cancel_task(self, cell_id: str, task_id: str) -> tk.Task:
-        return self._write(cell_id, "tasks", lambda doc: tk.set_status(doc, task_id, "cancelled"))
+        return self._task_status(cell_id, task_id, "cancelled")
+
+    @_replayable
+    def correct_task_status(self, cell_id: str, task_id: str, status: str) -> tk.Task:
+        """The secretary's correction: reopen a closed task, or confirm its status (to the
+        same value), which settles a task status conflict."""
+        return self._task_status(cell_id, task_id, status, correction=True)
 
     @_replayable
     def add_progress(self, cell_id: str, task_id: str, text: str) -> tk.Task:

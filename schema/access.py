@@ -85,11 +85,32 @@ def changed_paths(before: Any, after: Any, path: Path = ()) -> Iterator[Path]:
         yield path
 
 
+def _inserted(before: Any, after: Any) -> list[Any] | None:
+    """The items ``after`` adds to ``before`` if it only adds (every item of ``before`` is still
+    there, unchanged and in order), else None: history and progress notes are never rewritten.
+
+    Not "grew at its end": two devices appending offline both append at their end, but after the
+    merge one entry sits before the other (Automerge orders concurrent inserts by operation id),
+    so the server, holding one of them, sees the other arrive in the middle.
+    """
+    if not isinstance(after, list):
+        return None
+    if before is None:
+        return list(after)
+    if not isinstance(before, list):
+        return None
+    added: list[Any] = []
+    i = 0
+    for item in after:
+        if i < len(before) and item == before[i]:
+            i += 1
+        else:
+            added.append(item)
+    return added if i == len(before) else None
+
+
 def _append_only(before: Any, after: Any) -> bool:
-    """A list that only grew at its end: history and progress notes are never rewritten."""
-    return isinstance(after, list) and (
-        before is None or (isinstance(before, list) and after[: len(before)] == before)
-    )
+    return _inserted(before, after) is not None
 
 
 def _get(doc: Any, path: Path) -> Any:
@@ -104,8 +125,8 @@ def _get(doc: Any, path: Path) -> Any:
 
 
 APPEND_ONLY_LISTS = {
-    "roster": ("members", None, "status_history"),
-    "tasks": ("tasks", None, "progress"),
+    "roster": ("members", ("status_history",)),
+    "tasks": ("tasks", ("progress", "status_log")),
 }
 
 
@@ -162,7 +183,7 @@ def _append_only_check(
     if pattern is None:
         return ALLOW
     for path in paths:
-        if len(path) >= 3 and path[0] == pattern[0] and path[2] == pattern[2]:
+        if len(path) >= 3 and path[0] == pattern[0] and path[2] in pattern[1]:
             record_before = _get(before, path[:2])
             if record_before is None:
                 continue  # a new record brings its list
@@ -208,6 +229,16 @@ def _member_may(
         )
         if own and len(path) >= 3 and path[2] == "progress":
             return ALLOW
+        if own and len(path) >= 3 and path[2] == "status_log":
+            # The assignee logs the moves they may make; corrections are the secretary's.
+            added = _inserted(task_before.get("status_log"), task_after.get("status_log")) or []
+            if all(
+                isinstance(e, dict)
+                and e.get("status") in ASSIGNEE_STATUSES
+                and not e.get("correction")
+                for e in added
+            ):
+                return ALLOW
         if (
             own
             and path[2:] == ("status",)

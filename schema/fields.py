@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -20,34 +21,31 @@ def _required(field: str) -> ValidationError:
     )
 
 
+def _bounded(value: Any, field: str, max_len: int, normalise: Callable[[str], str]) -> str:
+    if not isinstance(value, str):
+        raise invalid("wrong_type", f"{field} phải là chuỗi.", f"{field} must be text.")
+    result = normalise(value)
+    if len(result) > max_len:
+        raise invalid(
+            "too_long",
+            f"{field} dài quá {max_len} ký tự.",
+            f"{field} is longer than {max_len} characters.",
+        )
+    return result
+
+
 def text(value: Any, field: str, *, max_len: int, required: bool = True) -> str | None:
+    """One-line text: NFC, whitespace collapsed."""
     if value is None or (isinstance(value, str) and not clean(value)):
         if required:
             raise _required(field)
         return None
-    if not isinstance(value, str):
-        raise invalid("wrong_type", f"{field} phải là chuỗi.", f"{field} must be text.")
-    result = clean(value)
-    if len(result) > max_len:
-        raise invalid(
-            "too_long",
-            f"{field} dài quá {max_len} ký tự.",
-            f"{field} is longer than {max_len} characters.",
-        )
-    return result
+    return _bounded(value, field, max_len, clean)
 
 
 def long_text(value: Any, field: str, *, max_len: int) -> str:
-    if not isinstance(value, str):
-        raise invalid("wrong_type", f"{field} phải là chuỗi.", f"{field} must be text.")
-    result = clean_multiline(value)
-    if len(result) > max_len:
-        raise invalid(
-            "too_long",
-            f"{field} dài quá {max_len} ký tự.",
-            f"{field} is longer than {max_len} characters.",
-        )
-    return result
+    """Minutes, notes, agendas: NFC, line breaks and spacing kept."""
+    return _bounded(value, field, max_len, clean_multiline)
 
 
 def iso_date(value: Any, field: str, *, required: bool = False) -> str | None:

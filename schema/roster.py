@@ -11,6 +11,8 @@ from typing import Any
 
 from automerge.core import Document, ObjType
 
+from conflict_rules import causal_log, lifecycle
+from conflict_rules.merges import survivors
 from schema import fields as f
 from schema.automerge_io import ObjId, append_map, container, get_obj, new_list, plain, put
 from schema.errors import invalid, malformed
@@ -19,7 +21,8 @@ from schema.text import name_key
 
 STATUSES = ("probationary", "full", "transferred_out", "deceased", "struck_off", "expelled")
 CURRENT_STATUSES = frozenset({"probationary", "full"})
-TERMINAL_STATUSES = frozenset({"deceased", "struck_off", "expelled"})
+# Which statuses end membership is the lifecycle rule's business (conflict_rules/lifecycle.py).
+TERMINAL_STATUSES = lifecycle.TERMINAL_STATUSES
 GENDERS = ("male", "female", "other")
 POSITIONS = ("secretary", "deputy")
 # Fields a member may change on their own record (the permission rules use this list).
@@ -66,6 +69,10 @@ class Member:
     residence_registered: bool = False
     residence_place: str | None = None
     history: tuple[StatusEvent, ...] = ()
+    # Duplicate resolutions (conflict_rules/resolution.py): the record this one was merged
+    # into, and the records the secretary confirmed to be other people.
+    merged_into: str | None = None
+    distinct_from: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)  # fields from newer schema versions
 
     @property
@@ -73,7 +80,8 @@ class Member:
         return self.status in CURRENT_STATUSES
 
 
-_KNOWN = {*EDITABLE_FIELDS, "status", "status_history"}
+_KNOWN = {*EDITABLE_FIELDS, "status", "status_history", "merged_into"}
+_DISTINCT = "distinct_from_"
 
 
 def _member_from(member_id: str, raw: dict[str, Any]) -> Member:
@@ -89,10 +97,13 @@ def _member_from(member_id: str, raw: dict[str, Any]) -> Member:
         for e in raw.get("status_history") or []
         if isinstance(e, dict)
     )
+    merged_into = raw.get("merged_into")
     return Member(
         member_id=member_id,
         full_name=raw.get("full_name", ""),
-        status=raw.get("status", ""),
+        # The effective status by the lifecycle rule, not the register: after a merge the
+        # register holds an arbitrary one of two concurrent writes.
+        status=lifecycle.effective_status(raw),
         card_number=raw.get("card_number"),
         birth_date=raw.get("birth_date"),
         gender=raw.get("gender"),
@@ -103,13 +114,28 @@ def _member_from(member_id: str, raw: dict[str, Any]) -> Member:
         residence_registered=bool(residence.get("registered", False)),
         residence_place=residence.get("place"),
         history=history,
-        extra={k: v for k, v in raw.items() if k not in _KNOWN},
+        merged_into=merged_into if isinstance(merged_into, str) else None,
+        distinct_from=tuple(
+            sorted(
+                k.removeprefix(_DISTINCT) for k, v in raw.items() if k.startswith(_DISTINCT) and v
+            )
+        ),
+        extra={k: v for k, v in raw.items() if k not in _KNOWN and not k.startswith(_DISTINCT)},
     )
 
 
-def members(doc: Document) -> dict[str, Member]:
+def all_members(doc: Document) -> dict[str, Member]:
+    """Every record, including those merged into another (``merged_into`` set)."""
     raw = plain(doc, container(doc, "members"))
     return {mid: _member_from(mid, r) for mid, r in raw.items() if isinstance(r, dict)}
+
+
+def members(doc: Document) -> dict[str, Member]:
+    """The cell's people: records merged into another one are left out (conflict_rules.merges
+    decides, also for merges made concurrently in opposite directions)."""
+    everyone = all_members(doc)
+    merged = survivors({mid: m.merged_into for mid, m in everyone.items()})
+    return {mid: m for mid, m in everyone.items() if mid not in merged}
 
 
 def member(doc: Document, member_id: str) -> Member:
@@ -212,6 +238,10 @@ def _check_record(record: dict[str, Any], status: str) -> None:
     )
 
 
+# Used by conflict_rules.resolution to keep a merged record valid.
+check_record = _check_record
+
+
 def _check_card_unique(doc: Document, card: str | None, member_id: str) -> None:
     if not card:
         return
@@ -267,7 +297,17 @@ def add_member(
             put(tx, obj, key, value)
         put(tx, obj, "status", status)
         history = new_list(tx, obj, "status_history")
-        append_map(tx, history, {"status": status, "date": event_date, "reason": reason, "by": by})
+        append_map(
+            tx,
+            history,
+            {
+                "status": status,
+                "date": event_date,
+                "reason": reason,
+                "by": by,
+                **causal_log.stamp({}),
+            },
+        )
     return member(doc, member_id)
 
 
@@ -303,13 +343,16 @@ def change_status(
     """Move a member through the lifecycle; every move is kept in ``status_history``.
 
     Leaving a terminal state (deceased, struck off, expelled) is only possible as an explicit
-    correction by the secretary, which the history records as such.
+    correction by the secretary, which the history records as such. A correction to the status
+    the member already has is a confirmation: it settles a status conflict (conflict_rules).
+    Each entry records the entries its author had seen (``id``/``after``), which is how the
+    lifecycle rule tells a later correction from a concurrent change.
     """
     current = member(doc, member_id)
     status = f.choice(status, "status", STATUSES, "bad_status")
     reason_text = f.text(reason, "reason", max_len=MAX_REASON, required=False)
     event_date = f.iso_date(date, "date")
-    if status == current.status:
+    if status == current.status and not correction:
         raise invalid(
             "status_unchanged", "Trạng thái không thay đổi.", "Status is already that value."
         )
@@ -335,6 +378,7 @@ def change_status(
     history = get_obj(doc, obj, "status_history")
     if history is None:
         raise malformed("status_history")
+    seen = causal_log.stamp({lifecycle.HISTORY: plain(doc, history)})
     with doc.transaction() as tx:
         put(tx, obj, "status", status)
         if official_date is not None or (status == "probationary" and correction):
@@ -348,6 +392,7 @@ def change_status(
                 "reason": reason_text,
                 "by": by,
                 "correction": True if correction else None,
+                **seen,
             },
         )
     return member(doc, member_id)

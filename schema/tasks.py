@@ -2,6 +2,11 @@
 
 Progress notes are a list of records appended by the assignee; concurrent appends from two
 devices both survive. Their time is the device's clock, shown to people, never used to order.
+
+Status changes are appended to ``status_log`` too (created with the task); the effective status
+is derived from it by ``conflict_rules.task_status`` (closing wins over concurrent progress),
+because the ``status`` register, still written for older apps, keeps an arbitrary one of two
+concurrent writes. Log entries and notes record which entries their author had seen.
 """
 
 from __future__ import annotations
@@ -11,12 +16,13 @@ from typing import Any
 
 from automerge.core import Document, ObjType
 
+from conflict_rules import causal_log, task_status
 from schema import fields as f
 from schema.automerge_io import append_map, container, get_obj, new_list, plain, put
 from schema.errors import invalid, malformed
 
 STATUSES = ("open", "in_progress", "done", "cancelled")
-CLOSED = frozenset({"done", "cancelled"})
+CLOSED = task_status.CLOSED
 MAX_TITLE = 200
 MAX_TEXT = 2_000
 
@@ -41,7 +47,16 @@ class Task:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-_KNOWN = {"title", "description", "assignee", "assigned_by", "due_date", "status", "progress"}
+_KNOWN = {
+    "title",
+    "description",
+    "assignee",
+    "assigned_by",
+    "due_date",
+    "status",
+    "progress",
+    "status_log",
+}
 
 
 def _task_from(task_id: str, raw: dict[str, Any]) -> Task:
@@ -50,7 +65,7 @@ def _task_from(task_id: str, raw: dict[str, Any]) -> Task:
         title=raw.get("title", ""),
         assignee=raw.get("assignee", ""),
         assigned_by=raw.get("assigned_by", ""),
-        status=raw.get("status", ""),
+        status=task_status.effective_status(raw),
         description=raw.get("description", ""),
         due_date=raw.get("due_date"),
         progress=tuple(
@@ -117,22 +132,47 @@ def assign_task(
         for key, value in record.items():
             put(tx, obj, key, value)
         new_list(tx, obj, "progress")
+        log = new_list(tx, obj, task_status.STATUS_LOG)
+        append_map(tx, log, {"status": "open", "by": assigned_by, **causal_log.stamp({})})
     return task(doc, task_id)
 
 
-def set_status(doc: Document, task_id: str, status: str) -> Task:
+def _seen(doc: Document, obj: bytes) -> dict[str, str | None]:
+    """``id``/``after`` for a new log entry or note: the entries this replica has seen."""
+    return causal_log.stamp(task_status.task_lists(plain(doc, obj)))
+
+
+def set_status(
+    doc: Document,
+    task_id: str,
+    status: str,
+    *,
+    by: str = "",
+    when: str | None = None,
+    correction: bool = False,
+) -> Task:
+    """Move a task along. A closed task changes only by ``correction`` (secretary or deputy,
+    as the permission rules say); a correction to the current status confirms it, which settles
+    a status conflict. ``when`` is the device's time, for people only."""
     current = task(doc, task_id)
     status = f.choice(status, "status", STATUSES, "bad_task_status")
-    if current.status in CLOSED:
+    if current.status in CLOSED and not correction:
         raise invalid(
             "task_closed",
             "Công việc đã hoàn thành hoặc đã hủy.",
             "The task is already done or cancelled.",
         )
-    if status == current.status:
+    if status == current.status and not correction:
         raise invalid("status_unchanged", "Trạng thái không thay đổi.", "Status unchanged.")
+    obj = _task_obj(doc, task_id)
+    log = get_obj(doc, obj, task_status.STATUS_LOG)
+    entry = {"status": status, "by": by or None, "when": when, "correction": correction or None}
+    if log is not None:
+        entry.update(_seen(doc, obj))
     with doc.transaction() as tx:
-        put(tx, _task_obj(doc, task_id), "status", status)
+        put(tx, obj, "status", status)
+        if log is not None:  # tasks from before the log keep the register only
+            append_map(tx, log, entry)
     return task(doc, task_id)
 
 
@@ -142,6 +182,7 @@ def add_progress(doc: Document, task_id: str, *, who: str, text: str, when: str 
     progress = get_obj(doc, obj, "progress")
     if progress is None:
         raise malformed("progress")
+    seen = _seen(doc, obj)
     with doc.transaction() as tx:
-        append_map(tx, progress, {"when": when, "who": who, "text": note})
+        append_map(tx, progress, {"when": when, "who": who, "text": note, **seen})
     return task(doc, task_id)

@@ -20,6 +20,7 @@ from syncd.limits import Limits
 from syncd.permissions import HierarchyPolicy
 from syncd.policy import Policy
 from syncd.registry import Registry
+from syncd.review_api import conflicts as review_conflicts
 from syncd.secret_box import SecretBox
 from syncd.storage.sqlite import Database, SqliteDocumentStore
 from syncd.ws_endpoint import sync_endpoint
@@ -33,6 +34,7 @@ ROUTES = [
     Route("/api/me", http_api.me),
     Route("/api/documents/{document_id}", http_api.document_state),
     Route("/api/cells/{cell_id}", http_api.cell_documents),
+    Route("/api/review/conflicts", admin_api.admin_route(review_conflicts)),
     Route("/api/units", admin_api.admin_route(admin_api.list_units)),
     Route("/api/units", admin_api.admin_route(admin_api.create_unit), methods=["POST"]),
     Route("/api/grants", admin_api.admin_route(admin_api.list_grants)),

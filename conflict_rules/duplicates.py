@@ -1,0 +1,69 @@
+"""Duplicate party card numbers and likely duplicate members (one person added on two phones).
+
+The schema refuses a card number already in the *local* roster, but two offline devices cannot
+see each other's additions: after the merge a card number may be held twice, and the same person
+may have two records. No rule can decide which record is right, so these are flagged for the
+secretary with two resolutions (``conflict_rules.resolution``): merge the records, or keep both.
+
+- Same card number on two records: ``duplicate_card_number``. Keeping both is not offered while
+  they share the number (card numbers are unique): merge, or correct one card number.
+- Likely the same person: names equal as compared for duplicates (NFC, case-folded, whitespace
+  collapsed: ``schema.text.name_key``) and the same birth date, or a birth date missing on either
+  record. ``likely_duplicate``; "keep both" marks each record ``distinct_from_<other id>``.
+
+Merged records (``conflict_rules.merges``) are out of the comparison: they are not separate
+people any more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Any
+
+from conflict_rules.merges import survivors
+from schema.text import name_key
+
+DISTINCT_PREFIX = "distinct_from_"
+
+
+@dataclass(frozen=True)
+class DuplicatePair:
+    kind: str  # "duplicate_card_number" | "likely_duplicate"
+    first: str  # the smaller member id
+    second: str
+
+
+def marked_distinct(records: Mapping[str, Mapping[str, Any]], a: str, b: str) -> bool:
+    return (
+        records[a].get(DISTINCT_PREFIX + b) is True or records[b].get(DISTINCT_PREFIX + a) is True
+    )
+
+
+def _text(record: Mapping[str, Any], key: str) -> str | None:
+    value = record.get(key)
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def duplicate_pairs(members: Mapping[str, Any]) -> list[DuplicatePair]:
+    """``members``: the roster's ``members`` map as plain values."""
+    records = {m: r for m, r in members.items() if isinstance(r, Mapping)}
+    merged = survivors({m: r.get("merged_into") for m, r in records.items()})
+    live = sorted(m for m in records if m not in merged)
+    pairs: list[DuplicatePair] = []
+    for a, b in combinations(live, 2):
+        ra, rb = records[a], records[b]
+        card_a, card_b = _text(ra, "card_number"), _text(rb, "card_number")
+        if card_a is not None and card_a == card_b:
+            pairs.append(DuplicatePair("duplicate_card_number", a, b))
+            continue
+        name_a, name_b = _text(ra, "full_name"), _text(rb, "full_name")
+        if name_a is None or name_b is None or name_key(name_a) != name_key(name_b):
+            continue
+        born_a, born_b = _text(ra, "birth_date"), _text(rb, "birth_date")
+        if born_a is not None and born_b is not None and born_a != born_b:
+            continue
+        if not marked_distinct(records, a, b):
+            pairs.append(DuplicatePair("likely_duplicate", a, b))
+    return pairs
