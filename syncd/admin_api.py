@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 
 from schema.access import RANK, ROLE_LEVEL
 from schema.errors import SotayError, invalid
-from syncd.auth import AuthError
-from syncd.auth_api import bearer_principal, error_response, json_body
+from syncd.auth_api import json_body
 from syncd.directory import Directory
 from syncd.policy import Principal
 from syncd.registry import LEVELS, Registry
@@ -33,27 +30,6 @@ def _bad(field: str) -> SotayError:
     return invalid(
         "bad_request", f"Trường {field} thiếu hoặc sai.", f"Field {field} missing or wrong."
     )
-
-
-Handler = Callable[[Request, Principal], Awaitable[Any]]
-
-
-def admin_route(handler: Handler) -> Callable[[Request], Awaitable[JSONResponse]]:
-    """Authenticate, run, and map refusals to the shared error shape and a fitting status."""
-
-    async def endpoint(request: Request) -> JSONResponse:
-        try:
-            principal = await bearer_principal(request)
-            result = await handler(request, principal)
-        except AuthError as exc:
-            return error_response(exc, 401)
-        except SotayError as exc:
-            status = {"forbidden": 403, "not_found": 404}.get(exc.code, 400)
-            return error_response(exc, status)
-        status = 201 if request.method == "POST" else 200
-        return JSONResponse(result, status_code=status)
-
-    return endpoint
 
 
 def _str(data: dict[str, Any], key: str) -> str:

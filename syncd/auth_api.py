@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -115,3 +116,25 @@ async def bearer_principal(request: Request) -> Principal:
             "A valid device token is required.",
         )
     return principal
+
+
+Handler = Callable[[Request, Principal], Awaitable[Any]]
+NOT_FOUND = frozenset({"not_found", "document_not_found", "unknown_cell"})
+
+
+def authenticated(handler: Handler) -> Callable[[Request], Awaitable[JSONResponse]]:
+    """A route for a device-token holder: authenticate, run ``handler(request, principal)``,
+    and map refusals to the shared error shape with a fitting status."""
+
+    async def endpoint(request: Request) -> JSONResponse:
+        try:
+            principal = await bearer_principal(request)
+            result = await handler(request, principal)
+        except AuthError as exc:
+            return error_response(exc, 401)
+        except SotayError as exc:
+            status = 403 if exc.code == "forbidden" else 404 if exc.code in NOT_FOUND else 400
+            return error_response(exc, status)
+        return JSONResponse(result, status_code=201 if request.method == "POST" else 200)
+
+    return endpoint
