@@ -11,7 +11,7 @@ from typing import Any
 
 import cbor2
 import pytest
-from automerge.core import ROOT, Document, ScalarType, SyncState, extract
+from automerge.core import ROOT, Document, Message, ScalarType, SyncState, extract
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -379,15 +379,27 @@ def _canonical() -> Document:
 
 
 def _sync_message_with_change(canonical: Document, key: str, value: str) -> bytes:
-    """A real sync message, from a peer holding ``canonical`` plus one edit, that carries it."""
-    client = Document.load(canonical.save())
-    with client.transaction() as tx:
-        tx.put(ROOT, key, ScalarType.Str, value)
-    mirror, client_state = canonical.fork(), SyncState()
-    client.receive_sync_message(client_state, mirror.generate_sync_message(SyncState()))
-    msg = client.generate_sync_message(client_state)
-    assert msg is not None
-    return msg.encode()
+    """A real sync message, from a peer holding ``canonical`` plus one edit, that carries it.
+
+    The sync protocol's Bloom filter can claim (falsely, ~1% of the time) that ``canonical``
+    already has the edit; then the message carries no change. Retry (the retry also writes a
+    counter, so the change hash differs) until it does.
+    """
+    for attempt in range(20):
+        client = Document.load(canonical.save())
+        with client.transaction() as tx:
+            tx.put(ROOT, key, ScalarType.Str, value)
+            if attempt:
+                tx.put(ROOT, "retry", ScalarType.Int, attempt)
+        mirror, client_state = canonical.fork(), SyncState()
+        client.receive_sync_message(client_state, mirror.generate_sync_message(SyncState()))
+        msg = client.generate_sync_message(client_state)
+        assert msg is not None
+        probe = canonical.fork()
+        probe.receive_sync_message(SyncState(), Message.decode(msg.encode()))
+        if probe.get_heads() != canonical.get_heads():
+            return msg.encode()
+    raise AssertionError("no sync message carrying the change in 20 attempts")
 
 
 def _corruptions(data: bytes) -> dict[str, bytes]:
