@@ -82,7 +82,7 @@ class LiveDocument:
         except Exception as exc:  # the Rust core raises bare Exception for every decode failure
             raise CorruptSyncData(str(exc)[:200]) from None
         if trial.get_heads() != before:
-            decision = check(self.doc, trial)
+            decision = check(*author_view(trial, before))
             if not decision.allowed:
                 self.blocked.add(peer)
                 raise ChangeRejected.of(decision)
@@ -127,6 +127,22 @@ class LiveDocument:
         before = self.doc.get_heads()
         edit(self.doc)
         return [c.bytes for c in self.doc.get_changes(before)]
+
+
+def author_view(trial: Document, canonical_heads: list[bytes]) -> tuple[Document, Document]:
+    """The document as the author of the new changes saw it, and the same after their changes.
+
+    Judging the merged result instead would miss a write that loses last-writer-wins against a
+    concurrent one (it does not show in the merged value, yet it is stored and can surface once
+    the winner is deleted). On the author's own branch every write they made is visible.
+    """
+    new = trial.get_changes(canonical_heads)
+    hashes = {c.hash for c in new}
+    depended = {d for c in new for d in c.deps}
+    base = sorted(d for d in depended if d not in hashes)
+    tips = sorted(h for h in hashes if h not in depended)
+    before = trial.fork_at(base) if base else Document()
+    return before, trial.fork_at(tips)
 
 
 def waits_for_dependencies(doc: Document) -> bool:
