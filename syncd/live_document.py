@@ -141,8 +141,28 @@ def author_view(trial: Document, canonical_heads: list[bytes]) -> tuple[Document
     depended = {d for c in new for d in c.deps}
     base = sorted(d for d in depended if d not in hashes)
     tips = sorted(h for h in hashes if h not in depended)
-    before = trial.fork_at(base) if base else Document()
-    return before, trial.fork_at(tips)
+    try:
+        return (trial.fork_at(base) if base else Document()), trial.fork_at(tips)
+    except BaseException as exc:  # automerge 0.7.2's fork_at can panic (MissingOps)
+        if isinstance(exc, KeyboardInterrupt | SystemExit):
+            raise
+        return _state_at(trial, base), _state_at(trial, tips)
+
+
+def _state_at(doc: Document, heads: list[bytes]) -> Document:
+    """``doc`` at ``heads``, rebuilt from the change chunks of their ancestry (slower than
+    ``fork_at``, which panics on some histories in the pinned automerge)."""
+    if not heads:
+        return Document()
+    changes = {c.hash: c for c in doc.get_changes([])}
+    keep: set[bytes] = set()
+    stack = list(heads)
+    while stack:
+        h = stack.pop()
+        if h not in keep:
+            keep.add(h)
+            stack.extend(changes[h].deps)
+    return Document.load(b"".join(c.bytes for c in changes.values() if c.hash in keep))
 
 
 def waits_for_dependencies(doc: Document) -> bool:
