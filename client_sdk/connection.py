@@ -152,11 +152,6 @@ class SyncConnection:
         self.frames_sent += 1
         await self._ws.send(cbor2.dumps(msg))
 
-    async def send_raw(self, frame: bytes | str) -> None:
-        """For tests of hostile input: put any bytes on the wire."""
-        assert self._ws is not None
-        await self._ws.send(frame)
-
     async def _sync(self, doc_id: str, entry: _Doc, kind: str = "sync") -> None:
         msg = entry.doc.generate_sync_message(entry.state)
         if msg is not None:

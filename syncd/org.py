@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from schema.access import RANK, ROLE_LEVEL, ROLES
+from schema.access import RANK, ROLE_LEVEL
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,3 @@ class OrgTree:
     def is_official_over(self, person_id: str, unit_id: str) -> bool:
         """May read audit and reports for ``unit_id``: secretary rank or above covering it."""
         return any(RANK[r] >= RANK["cell_secretary"] for r in self.roles_on(person_id, unit_id))
-
-
-def valid_role(role: str) -> bool:
-    return role in ROLES

@@ -21,10 +21,6 @@ class Principal:
     person_id: str
     device_id: str | None = None
 
-    @classmethod
-    def anonymous(cls) -> Principal:
-        return cls(person_id="")
-
 
 @dataclass(frozen=True)
 class Decision:
