@@ -328,7 +328,10 @@ class Handbook:
 
     def acknowledge(self, document_id: str, server_heads: list[bytes]) -> None:
         """The server advertised ``server_heads`` and we hold them all: our edits up to there
-        are on the server, and no longer need replaying."""
+        are on the server, and no longer need replaying. The syncer calls this on every poll
+        while in sync; only a change of heads is written."""
+        if sorted(server_heads) == sorted(self.store.acked_heads(document_id)):
+            return
         self.store.set_acked_heads(document_id, server_heads)
         if sorted(server_heads) == sorted(self.document(document_id).get_heads()):
             self.store.clear_pending_ops(document_id)
