@@ -8,8 +8,8 @@ from pathlib import Path
 
 import uvicorn
 
-from syncd.app import create_app
-from syncd.limits import Limits
+from syncd.core.limits import Limits
+from syncd.web.app import create_app
 
 
 def main(argv: list[str] | None = None) -> None:

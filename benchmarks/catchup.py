@@ -55,14 +55,15 @@ ROOT_DIR = Path(__file__).resolve().parent.parent
 if str(ROOT_DIR) not in sys.path:
     sys.path.insert(0, str(ROOT_DIR))
 
+import cbor2  # noqa: E402
 from automerge.core import Document  # noqa: E402
 
 from client_sdk import syncer as syncer_module  # noqa: E402
 from client_sdk.connection import SyncConnection  # noqa: E402
 from client_sdk.handbook import Handbook  # noqa: E402
 from client_sdk.syncer import Syncer  # noqa: E402
-from tests.flaky_proxy import FlakyProxy  # noqa: E402
-from tests.server_process import ServerProcess  # noqa: E402
+from tests.harness.flaky_proxy import FlakyProxy  # noqa: E402
+from tests.harness.server_process import ServerProcess  # noqa: E402
 
 CELL = "c-dv-pb-1"
 SECRETARY = f"{CELL}-m01"
@@ -80,9 +81,10 @@ class _CountingConnection(SyncConnection):
         self.sent = []
         _SESSIONS.append(self)
 
-    async def _send(self, msg: dict[str, Any]) -> None:
+    async def _send(self, frame: bytes) -> None:
+        msg = cbor2.loads(frame)
         self.sent.append((str(msg.get("type")), msg.get("documentId")))
-        await super()._send(msg)
+        await super()._send(frame)
 
 
 _SESSIONS: list[_CountingConnection] = []

@@ -25,9 +25,9 @@ sys.path.insert(0, str(ROOT_DIR))
 from automerge.core import ROOT, ScalarType, extract  # noqa: E402
 
 from client_sdk.connection import SyncConnection  # noqa: E402
-from syncd.document_id import from_url  # noqa: E402
-from tests import face_images as fi  # noqa: E402
-from tests.server_process import ServerProcess  # noqa: E402
+from syncd.protocol.document_id import from_url  # noqa: E402
+from tests.harness import face_images as fi  # noqa: E402
+from tests.harness.server_process import ServerProcess  # noqa: E402
 from tests.test_enrollment import _card_of, _key, _roster, post_enrol  # noqa: E402
 
 CELL = "c-dv-pb-1"

@@ -1,7 +1,7 @@
 """Reconnect delays: exponential with full jitter.
 
 Jitter matters here: after a district-wide outage every phone regains signal at once; without it
-they would all retry in lock-step and knock the server over again (brief §1, "congestion").
+they would all retry in lock-step and knock the server over again (docs/design.md, "Congestion").
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """A Python automerge-repo peer over websockets: join, then keep documents in sync with a server.
 
 Speaks exactly what stock JS clients speak (protocol v1, CBOR frames), so the same server serves
-both. The SDK's offline store sits on top of this; tests also use it as the "Python peer".
+both; frames are built and read by ``syncd.protocol``, the one implementation of the wire format
+(the only part of the server the SDK imports). The SDK's offline store sits on top of this;
+tests also use it as the "Python peer".
 """
 
 from __future__ import annotations
@@ -13,13 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import cbor2
 from automerge.core import Document, Message, SyncState
 from websockets.asyncio.client import ClientConnection, connect
 
-from client_sdk.sync_heads import advertised_heads
-
-PROTOCOL_V1 = "1"
+from syncd.protocol import messages as wire
+from syncd.protocol.errors import ProtocolError
+from syncd.protocol.sync_header import advertised_heads
 
 
 class RemoteError(Exception):
@@ -58,7 +59,7 @@ class SyncConnection:
         # Called after remote changes were applied to a document: (documentId, heads before).
         self.on_change: Callable[[str, list[bytes]], None] | None = None
         self.on_ephemeral: Callable[[dict[str, Any]], None] | None = None
-        # The heads the server advertised last, per document (see sync_heads).
+        # The heads the server advertised last, per document (syncd.protocol.sync_header).
         self.server_heads: dict[str, list[bytes]] = {}
 
     async def __aenter__(self) -> SyncConnection:
@@ -70,19 +71,20 @@ class SyncConnection:
 
     async def connect(self, timeout: float = 10.0) -> None:
         self._ws = await asyncio.wait_for(connect(self.url, max_size=self._max_size), timeout)
-        await self._send(
-            {
-                "type": "join",
-                "senderId": self.peer_id,
-                "peerMetadata": {"isEphemeral": True},
-                "supportedProtocolVersions": [PROTOCOL_V1],
-            }
-        )
-        reply = cbor2.loads(await asyncio.wait_for(self._ws.recv(), timeout))
-        if reply.get("type") != "peer":
-            raise RemoteError(str(reply.get("message", reply)))
-        self.server_peer_id = reply["senderId"]
-        self.server_metadata = reply.get("peerMetadata") or {}
+        await self._send(wire.encode_join(self.peer_id, {"isEphemeral": True}))
+        frame = await asyncio.wait_for(self._ws.recv(), timeout)
+        try:
+            reply = wire.decode_server_frame(frame if isinstance(frame, bytes) else b"")
+        except ProtocolError as exc:
+            raise RemoteError(f"not a protocol answer to join: {exc}") from None
+        if isinstance(reply, wire.Error):
+            raise RemoteError(reply.message)
+        if not isinstance(reply, wire.Peer) or reply.target_id != self.peer_id:
+            raise RemoteError(f"expected 'peer' for {self.peer_id}, got {reply!r}"[:300])
+        if reply.selected_protocol_version != wire.PROTOCOL_V1:
+            raise RemoteError(f"server chose protocol {reply.selected_protocol_version!r}")
+        self.server_peer_id = reply.sender_id
+        self.server_metadata = reply.peer_metadata
         self._reader = asyncio.create_task(self._read_loop())
 
     async def close(self) -> None:
@@ -119,6 +121,18 @@ class SyncConnection:
         """Send whatever the server has not seen of a document edited outside this class."""
         await self._sync(doc_id, self._docs[doc_id])
 
+    async def send_ephemeral(
+        self, doc_id: str, data: bytes, session_id: str | None = None, count: int = 1
+    ) -> None:
+        """Say something short-lived about a document to its other peers (presence, cursors);
+        the server relays it only to peers that may read the document, and stores nothing."""
+        assert self.server_peer_id is not None
+        await self._send(
+            wire.encode_ephemeral(
+                self.peer_id, self.server_peer_id, doc_id, session_id or self.peer_id, count, data
+            )
+        )
+
     def in_sync(self, doc_id: str) -> bool:
         """The server's last advertised heads equal ours: nothing left to exchange."""
         entry = self._docs.get(doc_id)
@@ -147,22 +161,17 @@ class SyncConnection:
 
     # ---- wire ----------------------------------------------------------------------------
 
-    async def _send(self, msg: dict[str, Any]) -> None:
+    async def _send(self, frame: bytes) -> None:
         assert self._ws is not None
         self.frames_sent += 1
-        await self._ws.send(cbor2.dumps(msg))
+        await self._ws.send(frame)
 
     async def _sync(self, doc_id: str, entry: _Doc, kind: str = "sync") -> None:
         msg = entry.doc.generate_sync_message(entry.state)
         if msg is not None:
+            assert self.server_peer_id is not None
             await self._send(
-                {
-                    "type": kind,
-                    "senderId": self.peer_id,
-                    "targetId": self.server_peer_id,
-                    "documentId": doc_id,
-                    "data": msg.encode(),
-                }
+                wire.encode_sync(self.peer_id, self.server_peer_id, doc_id, msg.encode(), kind)
             )
 
     async def _read_loop(self) -> None:
@@ -170,27 +179,49 @@ class SyncConnection:
         try:
             async for frame in self._ws:
                 self.frames_received += 1
-                await self._handle(cbor2.loads(frame))
+                await self._receive(frame)
                 self._activity.set()
         finally:
             self._activity.set()
 
-    async def _handle(self, msg: dict[str, Any]) -> None:
-        kind, doc_id = msg.get("type"), msg.get("documentId")
-        if kind == "error":
-            self.errors.append(str(msg.get("message")))
-        elif kind == "ephemeral":
-            self.ephemeral.append(msg)
+    async def _receive(self, frame: bytes | str) -> None:
+        """One frame from the server; one that is not protocol, or that claims to come from
+        another peer than the one that answered our join, is recorded and ignored."""
+        try:
+            msg = wire.decode_server_frame(frame if isinstance(frame, bytes) else b"")
+        except ProtocolError as exc:
+            self.errors.append(f"[protocol_error] {exc.detail}")
+            return
+        if msg.sender_id != self.server_peer_id and not isinstance(msg, wire.Ephemeral):
+            self.errors.append(f"[protocol_error] message from {msg.sender_id!r}, not the server")
+            return
+        await self._handle(msg)
+
+    async def _handle(self, msg: wire.FromServer) -> None:
+        if isinstance(msg, wire.Error):
+            self.errors.append(msg.message)
+        elif isinstance(msg, wire.Ephemeral):
+            notice = {
+                "type": "ephemeral",
+                "senderId": msg.sender_id,
+                "targetId": msg.target_id,
+                "documentId": msg.document_id,
+                "sessionId": msg.session_id,
+                "count": msg.count,
+                "data": msg.data,
+            }
+            self.ephemeral.append(notice)
             if self.on_ephemeral is not None:
-                self.on_ephemeral(msg)
-        elif kind == "doc-unavailable" and doc_id in self._docs:
-            self._docs[doc_id].unavailable = True
-        elif kind in ("sync", "request") and doc_id in self._docs:
+                self.on_ephemeral(notice)
+        elif isinstance(msg, wire.DocUnavailable) and msg.document_id in self._docs:
+            self._docs[msg.document_id].unavailable = True
+        elif isinstance(msg, wire.SyncLike) and msg.document_id in self._docs:
+            doc_id = msg.document_id
             entry = self._docs[doc_id]
             before = entry.doc.get_heads()
-            entry.doc.receive_sync_message(entry.state, Message.decode(msg["data"]))
+            entry.doc.receive_sync_message(entry.state, Message.decode(msg.data))
             entry.unavailable = False
-            heads = advertised_heads(msg["data"])
+            heads = advertised_heads(msg.data)
             if heads is not None:
                 self.server_heads[doc_id] = heads
             if entry.doc.get_heads() != before and self.on_change is not None:

@@ -32,7 +32,7 @@ from schema.automerge_io import plain
 from schema.documents import KINDS
 from schema.errors import SotayError, invalid
 from schema.migrations import CURRENT_VERSION
-from syncd.document_id import is_document_id
+from syncd.protocol.document_id import is_document_id
 
 T = TypeVar("T")
 
@@ -64,7 +64,8 @@ class SyncStatus:
 
 def _replayable(method: Callable[..., T]) -> Callable[..., T]:
     """Remember a write as (method, arguments) until the server has it: after a refusal the
-    device resets to the server's state and replays what is still allowed (brief §3)."""
+    device resets to the server's state and replays what is still allowed (docs/design.md,
+    "Refusals")."""
     signature = inspect.signature(method)
 
     @functools.wraps(method)

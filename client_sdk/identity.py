@@ -1,4 +1,5 @@
-"""The device's key and the token it trades it for: no passwords anywhere (brief §5).
+"""The device's key and the token it trades it for: no passwords anywhere (docs/design.md,
+"Identity").
 
 The private key never leaves the device's store; the server keeps only the public key. A token
 is fetched with the challenge-response contract of ``/api/auth/challenge`` and ``/api/auth/token``

@@ -4,7 +4,8 @@ Automerge merges without losing edits, but a register shows one winner picked by
 which says nothing about the party's rules and nothing about who knew what. So every rule here
 reads append-only lists (status history, task status log, progress notes) whose merged order is
 identical on every replica, plus causal links each entry records (``causal_log``), and derives
-its outcome from them alone: never from device clocks (brief §2), never from arrival order.
+its outcome from them alone: never from device clocks (docs/design.md, "Clocks and names"),
+never from arrival order.
 
 - ``causal_log``  which entries of a record's lists saw which (concurrency without clocks)
 - ``lifecycle``   effective member status: terminal states win over concurrent changes

@@ -1,11 +1,11 @@
 """Who saw what: causal links between the entries of append-only lists, without clocks.
 
-A rule like "a terminal status wins over a *concurrent* change, but a *later* correction wins
-over the terminal status" needs to know whether one entry was written knowing another. Device
-clocks cannot tell (rural phones have wrong dates, brief §2) and ``automerge.core`` exposes no
-change graph per list element, so each entry records it: ``id`` (a random token) and ``after``
-(comma-separated ids of the entries its author had seen last: the frontier of the author's
-view). The ancestry of an entry is the transitive closure of ``after``.
+A rule like "a terminal status wins over a *concurrent* change, but a *later* correction wins over
+the terminal status" needs to know whether one entry was written knowing another. Device clocks
+cannot tell (rural phones have wrong dates, docs/design.md, "Clocks and names") and
+``automerge.core`` exposes no change graph per list element, so each entry records it: ``id`` (a
+random token) and ``after`` (comma-separated ids of the entries its author had seen last: the
+frontier of the author's view). The ancestry of an entry is the transitive closure of ``after``.
 
 Entries written before ids existed (or by older apps) have none. They get a stable synthetic key
 from their content, and count as having seen every earlier entry of the same list (the list's

@@ -16,35 +16,12 @@ from conflict_rules.duplicates import duplicate_pairs
 from conflict_rules.lifecycle import TERMINAL_STATUSES, decide_status
 from conflict_rules.merges import survivors
 from conflict_rules.task_status import decide_task
+from schema import labels
 
-MEMBER_STATUS_VI = {
-    "probationary": "dự bị",
-    "full": "chính thức",
-    "transferred_out": "chuyển sinh hoạt đi",
-    "deceased": "từ trần",
-    "struck_off": "xóa tên",
-    "expelled": "khai trừ",
-}
-MEMBER_STATUS_EN = {
-    "probationary": "probationary",
-    "full": "full member",
-    "transferred_out": "transferred out",
-    "deceased": "deceased",
-    "struck_off": "struck off",
-    "expelled": "expelled",
-}
-TASK_STATUS_VI = {
-    "open": "chưa bắt đầu",
-    "in_progress": "đang thực hiện",
-    "done": "hoàn thành",
-    "cancelled": "đã hủy",
-}
-TASK_STATUS_EN = {
-    "open": "open",
-    "in_progress": "in progress",
-    "done": "done",
-    "cancelled": "cancelled",
-}
+MEMBER_STATUS_VI = labels.vi(labels.MEMBER_STATUS)
+MEMBER_STATUS_EN = labels.en(labels.MEMBER_STATUS)
+TASK_STATUS_VI = labels.vi(labels.TASK_STATUS)
+TASK_STATUS_EN = labels.en(labels.TASK_STATUS)
 
 
 @dataclass(frozen=True)

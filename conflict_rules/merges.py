@@ -1,12 +1,11 @@
 """Which member records were merged into which, read from their ``merged_into`` keys.
 
-Merging duplicate B into A writes ``merged_into = A`` on B (a scalar on an existing record: no
-new container, brief §2). Offline secretaries can make this inconsistent: one merges B into A
-while another merges A into B, or chains form (B -> A -> C). The rule: follow the links; a record
-whose chain ends at a record that is not merged resolves to that record; a loop keeps exactly one
-record, the smallest id in the loop, so no person ever disappears and every replica agrees.
-A link to an id that does not exist is ignored, for the same reason.
-"""
+Merging duplicate B into A writes ``merged_into = A`` on B (a scalar on an existing record: no new
+container, docs/design.md, "Documents"). Offline secretaries can make this inconsistent: one merges
+B into A while another merges A into B, or chains form (B -> A -> C). The rule: follow the links; a
+record whose chain ends at a record that is not merged resolves to that record; a loop keeps exactly
+one record, the smallest id in the loop, so no person ever disappears and every replica agrees. A
+link to an id that does not exist is ignored, for the same reason."""
 
 from __future__ import annotations
 

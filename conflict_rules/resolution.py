@@ -7,11 +7,10 @@ other write (only the cell secretary or deputy writes the roster; schema/access.
   that name it still resolve.
 - keep both: each record gets ``distinct_from_<other id> = true``.
 
-Both write scalar keys on existing records only, never a new map or list (brief §2): two
-secretaries resolving the same pair offline cannot make a container conflict. One consequence:
-a residence the kept record lacks entirely is not copied (that would create its ``residence``
-map); the secretary enters it by hand.
-"""
+Both write scalar keys on existing records only, never a new map or list (docs/design.md,
+"Documents"): two secretaries resolving the same pair offline cannot make a container conflict. One
+consequence: a residence the kept record lacks entirely is not copied (that would create its
+``residence`` map); the secretary enters it by hand."""
 
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from schema.migrations import CONTAINERS, CURRENT_VERSION
 from schema.roster import CONTACT_FIELDS
 from schema.tasks import CLOSED
 
@@ -53,11 +54,19 @@ class Actor:
 
 @dataclass(frozen=True)
 class Verdict:
+    """The one refusal type of the server and the SDK: allowed, or which rule refused, why (for
+    people, Vietnamese first) and at which path. The server's rejection notice is built from it
+    and the SDK turns that notice back into one, so both ends name a refusal the same way."""
+
     allowed: bool
     rule: str = ""
     reason_vi: str = ""
     reason_en: str = ""
     path: Path = ()
+
+    @classmethod
+    def allow(cls) -> Verdict:
+        return ALLOW
 
 
 ALLOW = Verdict(True)
@@ -169,11 +178,9 @@ def check_write(kind: str, actor: Actor, before: dict[str, Any], after: dict[str
 
 
 def _containers(kind: str) -> tuple[str, ...]:
-    return {
-        "roster": ("members", "positions", "transfers"),
-        "meetings": ("meetings",),
-        "tasks": ("tasks",),
-    }.get(kind, ())
+    """The containers a document of ``kind`` holds: the ones ``schema.migrations`` defines for
+    the current version (one table, so a new container is writable as soon as it exists)."""
+    return CONTAINERS[CURRENT_VERSION].get(kind, ())
 
 
 def _append_only_check(

@@ -1,6 +1,7 @@
 """The three document kinds of a cell and their initial shape.
 
-Top-level containers exist from creation on, made once by the server (brief §2): two offline
+Top-level containers exist from creation on, made once by the server (docs/design.md,
+"Documents"): two offline
 devices that each created ``members`` would conflict, and one map with everything under it would
 vanish from view. Offline edits only ever write inside these containers.
 """

@@ -61,7 +61,7 @@ def invalid(code: str, vi: str, en: str, detail: str = "") -> ValidationError:
 
 def malformed(part: str) -> ValidationError:
     """A record lacks a list it is created with. Creating it now, offline, could conflict with
-    another device doing the same (brief §2), so refuse instead."""
+    another device doing the same (docs/design.md, "Documents"), so refuse instead."""
     return invalid(
         "malformed_record",
         f"Hồ sơ thiếu mục '{part}' (được tạo bởi công cụ khác).",

@@ -2,8 +2,9 @@
 
 Migrations run once, on the server, when it loads a document older than ``CURRENT_VERSION``; the
 result syncs to every device like any edit. Devices never migrate: a container made by an offline
-edit on two phones would conflict (brief §2). An older client keeps working on a newer document:
-it reads the fields it knows, writes key by key, and so preserves the ones it does not know.
+edit on two phones would conflict (docs/design.md, "Documents"). An older client keeps working on a
+newer document: it reads the fields it knows, writes key by key, and so preserves the ones it does
+not know.
 
 v1: the first release.
 v2: roster gains ``transfers`` (chuyển sinh hoạt papers) and members an optional ``ethnicity``.

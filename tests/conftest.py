@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.server_process import ServerProcess
+from tests.harness.server_process import ServerProcess
 
 
 @pytest.fixture(scope="module")

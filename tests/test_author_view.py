@@ -9,18 +9,17 @@ from __future__ import annotations
 import pytest
 from automerge.core import ROOT, Document, Message, ObjType, ScalarType, SyncState
 
-from schema.access import Actor, check_write
+from schema.access import Actor, Verdict, check_write
 from schema.automerge_io import plain
-from syncd.errors import ChangeRejected
-from syncd.live_document import LiveDocument
-from syncd.policy import Decision
+from syncd.core.errors import ChangeRejected
+from syncd.core.live_document import LiveDocument
 
 MEMBER = Actor("m3", frozenset({"member"}))
 
 
-def _member_check(before: Document, after: Document) -> Decision:
+def _member_check(before: Document, after: Document) -> Verdict:
     verdict = check_write("roster", MEMBER, plain(before), plain(after))
-    return Decision(verdict.allowed, verdict.rule)
+    return Verdict(verdict.allowed, verdict.rule)
 
 
 def _phone(doc: Document, tx: object, member_id: str, value: str) -> None:

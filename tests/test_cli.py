@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from client_sdk.identity import http_json
-from tests.server_process import ROOT, ServerProcess
+from tests.harness.server_process import ROOT, ServerProcess
 
 NEW_NAME = "Nguyễn Thị Ánh Tuyết"
 TASK_TITLE = "Thu đảng phí quý I năm 2027"

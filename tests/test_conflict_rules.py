@@ -31,8 +31,8 @@ from schema.access import Actor, check_write
 from schema.automerge_io import plain
 from schema.documents import new_document
 from schema.errors import ValidationError
-from syncd.document_id import from_url, new_document_id, to_url
-from tests.server_process import ServerProcess
+from syncd.protocol.document_id import from_url, new_document_id, to_url
+from tests.harness.server_process import ServerProcess
 
 SECRETARY = Actor("sec", frozenset({"cell_secretary"}))
 BOTH_ORDERS = pytest.mark.parametrize("busier", ["a", "b"])

@@ -8,8 +8,8 @@ from pathlib import Path
 from automerge.core import ROOT, Document, ScalarType, extract
 
 from client_sdk.connection import SyncConnection
-from syncd.document_id import from_url
-from tests.server_process import ServerProcess
+from syncd.protocol.document_id import from_url
+from tests.harness.server_process import ServerProcess
 
 CELL = 2  # a cell of its own: its secretary writes, nothing else touches its documents
 

@@ -18,10 +18,10 @@ from automerge.core import ROOT, ScalarType, extract
 
 from client_sdk.connection import SyncConnection
 from client_sdk.identity import DeviceIdentity, ServerRefused, fetch_token_sync, http_json
-from syncd.document_id import from_url
-from syncd.face import MATCH_THRESHOLD, describe, distance
-from tests import face_images as fi
-from tests.server_process import ServerProcess
+from syncd.enrolment.face import MATCH_THRESHOLD, describe, distance
+from syncd.protocol.document_id import from_url
+from tests.harness import face_images as fi
+from tests.harness.server_process import ServerProcess
 
 CELL = "c-dv-pb-1"
 GENEROUS = ["--enrol-per-card", "1000", "--enrol-per-client", "1000"]

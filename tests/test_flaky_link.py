@@ -23,9 +23,9 @@ from client_sdk.backoff import Backoff
 from client_sdk.connection import SyncConnection
 from client_sdk.handbook import Handbook
 from client_sdk.syncer import Syncer
-from syncd.document_id import from_url
-from tests.flaky_proxy import FlakyProxy
-from tests.server_process import ServerProcess
+from syncd.protocol.document_id import from_url
+from tests.harness.flaky_proxy import FlakyProxy
+from tests.harness.server_process import ServerProcess
 
 CELL = "c-dv-pb-1"
 SECRETARY = f"{CELL}-m01"

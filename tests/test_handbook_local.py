@@ -9,7 +9,7 @@ import pytest
 from client_sdk.handbook import Handbook
 from schema.documents import new_document
 from schema.errors import ValidationError
-from syncd.document_id import new_document_id, to_url
+from syncd.protocol.document_id import new_document_id, to_url
 
 
 def _carry(book: Handbook) -> dict[str, str]:

@@ -23,8 +23,8 @@ from automerge.core import ROOT, ScalarType
 from client_sdk.connection import SyncConnection
 from client_sdk.identity import ServerRefused
 from schema.automerge_io import get_obj
-from syncd.document_id import from_url, new_document_id, to_url
-from tests.server_process import ServerProcess
+from syncd.protocol.document_id import from_url, new_document_id, to_url
+from tests.harness.server_process import ServerProcess
 
 INTEROP = Path(__file__).resolve().parent / "interop"
 CLIENT = INTEROP / "client.mjs"

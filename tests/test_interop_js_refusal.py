@@ -14,8 +14,8 @@ from automerge.core import extract
 
 from client_sdk.connection import SyncConnection
 from schema.access import REJECTION_NOTICE
-from syncd.document_id import from_url
-from tests.server_process import ServerProcess
+from syncd.protocol.document_id import from_url
+from tests.harness.server_process import ServerProcess
 from tests.test_interop_js import run_client
 
 WINDOW_MS = 5000  # client.mjs counts frames for this long after the edit (its default)

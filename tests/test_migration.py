@@ -17,12 +17,10 @@ from client_sdk.identity import DeviceIdentity, fetch_token_sync
 from client_sdk.syncer import Syncer
 from schema.automerge_io import schema_version
 from schema.errors import ValidationError
-from syncd.app import DB_FILE
-from syncd.directory import Directory
-from syncd.document_id import to_url
-from syncd.registry import Registry
-from syncd.storage.sqlite import Database, SqliteDocumentStore
-from tests.server_process import ServerProcess
+from syncd.protocol.document_id import to_url
+from syncd.storage.sqlite import DB_FILE
+from tests.harness.hub import HubRig
+from tests.harness.server_process import ServerProcess
 
 CELL = "c-old"
 SECRETARY = "sec"
@@ -32,16 +30,14 @@ async def _old_cell(data: Path) -> tuple[dict[str, str], dict[str, bytes], dict[
     """A cell registered by the previous server release: v1 documents on disk. Also the
     secretary's grant on it and a registered key for each of the secretary's two phones;
     returns the phones as {device_id: private key PEM}."""
-    db = await Database.open(data / DB_FILE)
+    rig = await HubRig.open(data / DB_FILE)
     try:
-        store = SqliteDocumentStore(db)
-        registry = Registry(db, store)
+        store, registry, directory = rig.store, rig.registry, rig.directory
         await registry.add_unit("p", None, "province", "Tỉnh")
         await registry.add_unit("d", "p", "district", "Huyện")
         await registry.add_unit("g", "d", "grassroots", "Xã")
         ids = await registry.register_cell(CELL, "g", "Chi bộ cũ", schema_version=1)
         stored = {kind: await store.load(doc_id) or b"" for kind, doc_id in ids.items()}
-        directory = await Directory.load(db)
         await directory.grant(SECRETARY, "cell_secretary", CELL, granted_by="setup")
         phones = {}
         for label in ("old app", "new app"):
@@ -51,7 +47,7 @@ async def _old_cell(data: Path) -> tuple[dict[str, str], dict[str, bytes], dict[
             phones[device.device_id] = DeviceIdentity.key_pem(key)
         return ids, stored, phones
     finally:
-        await db.close()
+        await rig.close()
 
 
 def _device(

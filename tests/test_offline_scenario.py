@@ -13,9 +13,9 @@ from automerge.core import extract
 
 from client_sdk.connection import SyncConnection
 from client_sdk.handbook import Handbook
-from syncd.document_id import from_url
-from tests.device_process import run_device
-from tests.server_process import ServerProcess
+from syncd.protocol.document_id import from_url
+from tests.harness.device_process import run_device
+from tests.harness.server_process import ServerProcess
 
 CELL = "c-dv-pb-1"
 

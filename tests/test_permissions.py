@@ -22,8 +22,8 @@ from client_sdk.connection import SyncConnection
 from client_sdk.identity import DeviceIdentity, ServerRefused, http_json
 from schema.access import REJECTION_NOTICE
 from schema.automerge_io import plain
-from syncd.document_id import from_url, new_document_id
-from tests.server_process import ServerProcess
+from syncd.protocol.document_id import from_url, new_document_id
+from tests.harness.server_process import ServerProcess
 
 CELL = "c-dv-pb-1"
 ROLES = [

@@ -15,12 +15,13 @@ from automerge.core import ROOT, Document, Message, ScalarType, SyncState, extra
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from syncd import messages as wire
-from syncd.document_id import from_url, is_document_id, new_document_id, to_url
-from syncd.errors import ChangeRejected, CorruptSyncData, PeerBlocked, ProtocolError
-from syncd.live_document import LiveDocument
-from syncd.policy import Decision
-from syncd.rate_limit import TokenBucket
+from schema.access import Verdict
+from syncd.core.errors import ChangeRejected, PeerBlocked
+from syncd.core.live_document import LiveDocument
+from syncd.core.rate_limit import TokenBucket
+from syncd.protocol import messages as wire
+from syncd.protocol.document_id import from_url, is_document_id, new_document_id, to_url
+from syncd.protocol.errors import CorruptSyncData, ProtocolError
 
 DECODED_TYPES = (
     wire.Join,
@@ -363,12 +364,12 @@ def test_select_protocol_version() -> None:
 # ---- LiveDocument ------------------------------------------------------------------------
 
 
-def allow(before: Document, after: Document) -> Decision:
-    return Decision.allow()
+def allow(before: Document, after: Document) -> Verdict:
+    return Verdict.allow()
 
 
-def refuse(before: Document, after: Document) -> Decision:
-    return Decision(False, rule="x")
+def refuse(before: Document, after: Document) -> Verdict:
+    return Verdict(False, rule="x")
 
 
 def _canonical() -> Document:
@@ -417,9 +418,9 @@ def test_live_document_refuses_corrupt_sync_data() -> None:
     heads, saved = live.doc.get_heads(), live.doc.save()
     calls: list[int] = []
 
-    def check(before: Document, after: Document) -> Decision:
+    def check(before: Document, after: Document) -> Verdict:
         calls.append(1)
-        return Decision.allow()
+        return Verdict.allow()
 
     for name, bad in _corruptions(data).items():
         with pytest.raises(CorruptSyncData) as info:
@@ -470,9 +471,9 @@ def test_live_document_policy_sees_before_and_after() -> None:
     data = _sync_message_with_change(live.doc, "note", "seen")
     seen: list[tuple[dict[str, Any], dict[str, Any]]] = []
 
-    def check(before: Document, after: Document) -> Decision:
+    def check(before: Document, after: Document) -> Verdict:
         seen.append((extract(before), extract(after)))
-        return Decision.allow()
+        return Verdict.allow()
 
     live.receive(1, data, check)
     assert len(seen) == 1

@@ -6,21 +6,20 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from syncd.directory import Directory
-from syncd.document_id import new_document_id
-from syncd.policy import DocumentInfo
-from syncd.storage.base import AuditEntry
-from syncd.storage.sqlite import Database, SqliteDocumentStore
+from syncd.core.audit import AuditEntry
+from syncd.core.org import Unit
+from syncd.core.policy import DocumentInfo
+from syncd.protocol.document_id import new_document_id
+from syncd.services.directory import Directory
+from syncd.storage.sqlite import open_sqlite
 
 
 async def test_concurrent_writes_to_different_documents_all_land(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "s.sqlite3")
+    storage = await open_sqlite(tmp_path / "s.sqlite3")
     try:
-        store = SqliteDocumentStore(db)
-        directory = await Directory.load(db)
-        await db.write(
-            "INSERT INTO units(unit_id, parent_id, level, name) VALUES('c', NULL, 'cell', 'C')"
-        )
+        store = storage.documents
+        directory = await Directory.load(storage.directory, storage.audit)
+        await storage.directory.add_unit(Unit("c", None, "cell", "C"))
         ids = [new_document_id() for _ in range(20)]
         for doc_id in ids:
             await store.create(DocumentInfo(doc_id), [b"first"])
@@ -40,8 +39,9 @@ async def test_concurrent_writes_to_different_documents_all_land(tmp_path: Path)
         )
         for doc_id in ids:
             assert await store.counts(doc_id) == (11, False)
+        db = store.db  # type: ignore[attr-defined]
         async with db.conn.execute("SELECT COUNT(*) FROM audit") as cur:
             assert (await cur.fetchone())[0] == 20 * 10 + 20
-        assert len((await Directory.load(db)).tree.grants) == 20
+        assert len((await Directory.load(storage.directory, storage.audit)).tree.grants) == 20
     finally:
-        await db.close()
+        await storage.close()

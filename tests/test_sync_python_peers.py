@@ -7,8 +7,8 @@ import asyncio
 from automerge.core import ROOT, ScalarType, extract
 
 from client_sdk.connection import SyncConnection
-from syncd.document_id import from_url
-from tests.server_process import ServerProcess
+from syncd.protocol.document_id import from_url
+from tests.harness.server_process import ServerProcess
 
 
 def _cell(server: ServerProcess, cell: int = 0) -> dict:

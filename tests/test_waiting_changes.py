@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from automerge.core import ROOT, Document, Message, ScalarType, SyncState
 
-from syncd.live_document import LiveDocument, waits_for_dependencies
-from syncd.policy import Decision
+from schema.access import Verdict
+from syncd.core.live_document import LiveDocument, waits_for_dependencies
 
 
-def allow(before: Document, after: Document) -> Decision:
-    return Decision.allow()
+def allow(before: Document, after: Document) -> Verdict:
+    return Verdict.allow()
 
 
 def _put(doc: Document, key: str) -> None:

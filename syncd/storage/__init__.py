@@ -1,1 +1,2 @@
-"""Storage adapters. ``base`` holds the interface; ``sqlite`` is the default, embedded adapter."""
+"""Storage adapters behind the interfaces in ``base``: ``sqlite`` (the embedded default) and
+``memory`` (tests and tools); each passes the same contract suite."""

@@ -1,30 +1,22 @@
-"""The storage interface the hub depends on.
+"""The storage interfaces the server depends on, and the bundle an adapter opens.
 
-Kept narrow so a PostgreSQL adapter for several stateless servers (brief §6) is a new module, not a
-rewrite: documents are an append-only log of Automerge change chunks plus an optional snapshot;
-``load`` returns their concatenation, which ``Document.load`` accepts (duplicates are harmless).
+Kept narrow so another database (PostgreSQL for several stateless servers) is a new adapter, not a
+rewrite; every adapter passes the same contract suite (``tests/test_storage_contract.py``).
+Documents are an append-only log of Automerge change chunks plus an optional snapshot; ``load``
+returns their concatenation, which ``Document.load`` accepts (duplicates are harmless), so
+compaction is one atomic replacement (docs/design.md, "Storage").
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
-from syncd.policy import DocumentInfo
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    """Who did what to which document, and whether it was accepted (brief §4, audit log)."""
-
-    person_id: str | None
-    device_id: str | None
-    document_id: str | None
-    unit_id: str | None
-    action: str
-    outcome: str  # "accepted" | "rejected"
-    rule: str = ""
-    detail: str = ""
+from syncd.core.audit import AuditEntry
+from syncd.core.auth import Device
+from syncd.core.org import Grant, Unit
+from syncd.core.policy import DocumentInfo
 
 
 class DocumentStore(Protocol):
@@ -53,3 +45,69 @@ class DocumentStore(Protocol):
 
     async def needing_compaction(self, min_changes: int) -> list[str]:
         """Documents with at least ``min_changes`` appended changes since their snapshot."""
+
+    async def counts(self, document_id: str) -> tuple[int, bool]:
+        """(appended changes, has snapshot)."""
+
+    async def unit_documents(self, unit_id: str) -> dict[str, str]:
+        """kind -> documentId of a unit's documents."""
+
+    async def documents_of_kind(self, kind: str) -> list[tuple[str, str]]:
+        """(unit, documentId) of every document of ``kind``, in creation order."""
+
+
+class DirectoryStore(Protocol):
+    """Units, role grants, device keys, tokens and sealed face descriptors."""
+
+    async def add_unit(self, unit: Unit) -> None:
+        """ValueError if the unit id is taken."""
+
+    async def unit(self, unit_id: str) -> Unit | None: ...
+
+    async def units(self) -> list[Unit]:
+        """Every unit, in creation order."""
+
+    async def add_grant(
+        self, person_id: str, role: str, unit_id: str, granted_by: str | None
+    ) -> Grant: ...
+
+    async def revoke_grant(self, grant_id: int, revoked_by: str | None) -> None: ...
+
+    async def active_grants(self) -> list[Grant]: ...
+
+    async def add_device(self, device: Device, created_by: str | None) -> None: ...
+
+    async def revoke_device(self, device_id: str, revoked_by: str | None) -> None:
+        """Mark revoked and drop its tokens, atomically."""
+
+    async def devices(self) -> list[Device]: ...
+
+    async def add_token(self, token_hash: bytes, device_id: str, expires_at: float) -> None:
+        """Store a token (and forget expired ones)."""
+
+    async def token(self, token_hash: bytes) -> tuple[str, float] | None:
+        """(device id, expiry) of a stored token."""
+
+    async def add_face(self, device_id: str, person_id: str, sealed: bytes) -> None: ...
+
+    async def face(self, device_id: str) -> bytes | None:
+        """The sealed descriptor stored at a device's enrolment."""
+
+
+class AuditLog(Protocol):
+    async def record(self, entry: AuditEntry) -> None:
+        """An audit row on its own (rejections: nothing else is written with them)."""
+
+    async def entries(self, units: list[str], limit: int = 200) -> list[dict[str, Any]]:
+        """Newest first, for the documents of ``units``."""
+
+
+@dataclass
+class Storage:
+    """What an adapter opens: its stores, the storage id peers see, and how to close it."""
+
+    documents: DocumentStore
+    directory: DirectoryStore
+    audit: AuditLog
+    storage_id: str
+    close: Callable[[], Awaitable[None]]

@@ -40,7 +40,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import cbor2
 from automerge.core import Document, Message, SyncState
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
@@ -54,15 +53,9 @@ from schema import tasks as tk
 from schema.access import Actor, check_write
 from schema.automerge_io import plain
 from schema.errors import ValidationError
-from syncd.directory import Directory
-from syncd.hub import DocumentHub
-from syncd.limits import Limits
-from syncd.live_document import waits_for_dependencies
-from syncd.messages import SyncLike
-from syncd.permissions import HierarchyPolicy
-from syncd.policy import Principal
-from syncd.registry import Registry
-from syncd.storage.sqlite import Database, SqliteDocumentStore
+from syncd.core.live_document import waits_for_dependencies
+from syncd.protocol.messages import SyncLike
+from tests.harness.hub import HubRig, RecordingPeer
 
 _soak = os.environ.get("SOTAY_SOAK", "")
 SOAK = 0 if _soak in ("", "0") else (int(_soak) if _soak.isdigit() and int(_soak) > 1 else 10)
@@ -119,21 +112,8 @@ def _nth(items: Any, pick: int) -> str:
     return ordered[pick % len(ordered)]
 
 
-class FakePeer:
+class FakePeer(RecordingPeer):
     """One websocket session as the hub sees it; frames sent to it wait in ``inbox``."""
-
-    def __init__(self, key: int, person: str) -> None:
-        self.key = key
-        self.peer_id = f"peer-{key}"
-        self.principal = Principal(person, f"dev-{person}")
-        self.documents: set[str] = set()
-        self.inbox: list[dict[str, Any]] = []
-
-    def send(self, frame: bytes) -> None:
-        self.inbox.append(cbor2.loads(frame))
-
-    def close(self, code: int = 1000) -> None:
-        pass
 
 
 @dataclass
@@ -154,7 +134,7 @@ class ConvergenceMachine(RuleBasedStateMachine):
         super().__init__()
         self.tmp = Path(tempfile.mkdtemp(prefix="sotay-conv-"))
         self.loop = asyncio.new_event_loop()
-        self.db: Database | None = None
+        self.rig: HubRig | None = None
         self.peer_keys = itertools.count(1)
         # A rule that raised leaves the machine half-way: teardown then skips the end checks.
         self.broken = False
@@ -170,15 +150,17 @@ class ConvergenceMachine(RuleBasedStateMachine):
     # ---- the server ---------------------------------------------------------------------------
 
     async def _open(self) -> None:
-        self.db = await Database.open(self.tmp / "conv.sqlite3")
-        self.store = SqliteDocumentStore(self.db)
-        self.directory = await Directory.load(self.db)
-        self.hub = DocumentHub(self.store, HierarchyPolicy(self.directory), Limits(), "server")
+        self.rig = await HubRig.open(self.tmp / "conv.sqlite3")
+        self._services()
+
+    def _services(self) -> None:
+        assert self.rig is not None
+        self.store, self.directory, self.hub = self.rig.store, self.rig.directory, self.rig.hub
 
     async def _setup(self) -> None:
         await self._open()
-        assert self.db is not None
-        registry = Registry(self.db, self.store, on_unit=self.directory.unit_added)
+        assert self.rig is not None
+        registry = self.rig.registry
         await registry.add_unit("p", None, "province", "Tỉnh")
         await registry.add_unit("d", "p", "district", "Huyện")
         await registry.add_unit("g", "d", "grassroots", "Xã")
@@ -313,11 +295,9 @@ class ConvergenceMachine(RuleBasedStateMachine):
 
         async def restart() -> None:
             before = await self._hub_hashes()
-            if not crash:
-                await self.hub.close()
-            assert self.db is not None
-            await self.db.close()
-            await self._open()
+            assert self.rig is not None
+            await self.rig.restart(crash)
+            self._services()
             after = await self._hub_hashes()
             for doc_id, hashes in before.items():
                 assert hashes <= after[doc_id], "the restart lost applied changes"
@@ -512,7 +492,7 @@ class ConvergenceMachine(RuleBasedStateMachine):
     def canonical_documents_hold_no_waiting_changes(self) -> None:
         """Changes missing dependencies stay with their session (syncd/live_document.py): in the
         canonical doc they would stall every other peer's sync."""
-        if self.broken or self.db is None:
+        if self.broken or self.rig is None:
             return
         for doc_id in self.doc_ids.values():
             doc = self.run(self.hub.snapshot(doc_id))
@@ -528,8 +508,8 @@ class ConvergenceMachine(RuleBasedStateMachine):
             if not self.broken:
                 self.run(self._final_checks())
         finally:
-            if self.db is not None:
-                self.run(self.db.close())
+            if self.rig is not None:
+                self.run(self.rig.close())
             self.loop.close()
             shutil.rmtree(self.tmp, ignore_errors=True)
 

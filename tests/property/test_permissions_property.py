@@ -66,15 +66,12 @@ from schema import roster as rs
 from schema import tasks as tk
 from schema.access import REJECTION_NOTICE
 from schema.automerge_io import container, get_obj, plain, put
-from syncd.directory import Directory
-from syncd.hub import DocumentHub
-from syncd.limits import Limits
-from syncd.live_document import author_view
-from syncd.messages import SyncLike
-from syncd.permissions import HierarchyPolicy
-from syncd.policy import Principal
-from syncd.registry import Registry
-from syncd.storage.sqlite import Database, SqliteDocumentStore
+from syncd.core.author_view import author_view
+from syncd.core.hierarchy import HierarchyPolicy
+from syncd.core.limits import Limits
+from syncd.protocol.messages import SyncLike
+from syncd.services.hub import DocumentHub
+from tests.harness.hub import HubRig, RecordingPeer
 
 _soak = os.environ.get("SOTAY_SOAK", "")
 SOAK = 0 if _soak in ("", "0") else (int(_soak) if _soak.isdigit() and int(_soak) > 1 else 10)
@@ -174,23 +171,8 @@ def model_allows(
 # ---- fake sessions --------------------------------------------------------------------------
 
 
-class FakePeer:
+class FakePeer(RecordingPeer):
     """One websocket session as the hub sees it; frames it is sent wait in ``inbox``."""
-
-    def __init__(self, key: int, person: str, device_id: str) -> None:
-        self.key = key
-        self.peer_id = f"peer-{key}"
-        self.principal = Principal(person, device_id)
-        self.documents: set[str] = set()
-        self.inbox: list[dict[str, Any]] = []
-        self.closed = False
-
-    def send(self, frame: bytes) -> None:
-        if not self.closed:
-            self.inbox.append(cbor2.loads(frame))
-
-    def close(self, code: int = 1000) -> None:
-        self.closed = True
 
 
 @dataclass
@@ -234,7 +216,7 @@ class PermissionMachine(RuleBasedStateMachine):
         super().__init__()
         self.tmp = Path(tempfile.mkdtemp(prefix="sotay-perm-"))
         self.loop = asyncio.new_event_loop()
-        self.db: Database | None = None
+        self.rig: HubRig | None = None
         self.counter = 0
         self.peer_keys = 0
         self.generation = 0
@@ -258,10 +240,9 @@ class PermissionMachine(RuleBasedStateMachine):
         return self.loop.run_until_complete(coro)
 
     async def _setup(self) -> None:
-        self.db = await Database.open(self.tmp / "perm.sqlite3")
-        self.store = SqliteDocumentStore(self.db)
-        self.directory = await Directory.load(self.db)
-        registry = Registry(self.db, self.store, on_unit=self.directory.unit_added)
+        self.rig = await HubRig.open(self.tmp / "perm.sqlite3")
+        self._make_hub()
+        registry = self.rig.registry
         await registry.add_unit("p", None, "province", "Tỉnh")
         await registry.add_unit("d", "p", "district", "Huyện")
         await registry.add_unit("g", "d", "grassroots", "Xã")
@@ -269,7 +250,6 @@ class PermissionMachine(RuleBasedStateMachine):
         for cell in CELLS:
             self.docs[cell] = await registry.register_cell(cell, "g", f"Chi bộ {cell}")
         self.doc_cell = {d: c for c, kinds in self.docs.items() for d in kinds.values()}
-        self._make_hub()
         for cell in CELLS:
             await self.hub.change(self.docs[cell]["roster"], _seed_roster)
             await self.hub.change(self.docs[cell]["tasks"], _seed_tasks)
@@ -282,17 +262,15 @@ class PermissionMachine(RuleBasedStateMachine):
             self.positions[cell] = {}
 
     def _make_hub(self) -> None:
-        self.hub = DocumentHub(self.store, HierarchyPolicy(self.directory), Limits(), "server")
-        self.hub.audit_rejection = self.directory.audit
-        hub = self.hub
-        self.directory.on_revocation(
-            lambda person, device: hub.close_sessions(person_id=person, device_id=device)
-        )
+        """The rig's hub and directory, wired as the server wires them (refusals audited,
+        revocations close sessions)."""
+        assert self.rig is not None
+        self.store, self.directory, self.hub = self.rig.store, self.rig.directory, self.rig.hub
 
     def teardown(self) -> None:
         try:
-            if self.db is not None:
-                self.run(self.db.close())
+            if self.rig is not None:
+                self.run(self.rig.close())
         finally:
             self.loop.close()
             shutil.rmtree(self.tmp, ignore_errors=True)
@@ -571,9 +549,8 @@ class PermissionMachine(RuleBasedStateMachine):
             self.run(self._restart())
 
     async def _restart(self) -> None:
-        await self.hub.close()
-        assert self.db is not None
-        self.directory = await Directory.load(self.db)
+        assert self.rig is not None
+        await self.rig.restart()
         self._make_hub()
         for dev in self.devices.values():
             dev.peer = None
@@ -803,7 +780,7 @@ class PermissionMachine(RuleBasedStateMachine):
 
     @invariant()
     def stored_documents_hold_only_allowed_edits(self) -> None:
-        if self.db is None:
+        if self.rig is None:
             return
         self.run(self._check_stored())
 
@@ -944,20 +921,13 @@ async def _sync(hub: DocumentHub, peer: FakePeer, doc: Document, doc_id: str) ->
         peer.inbox.clear()
 
 
-async def _one_cell(tmp_path: Path) -> tuple[Database, SqliteDocumentStore, Directory, str]:
+async def _one_cell(tmp_path: Path) -> tuple[HubRig, str]:
     """One cell under a province, its roster seeded with ``PERSONS``; returns its roster id."""
-    db = await Database.open(tmp_path / "s.sqlite3")
-    store = SqliteDocumentStore(db)
-    directory = await Directory.load(db)
-    registry = Registry(db, store, on_unit=directory.unit_added)
-    await registry.add_unit("p", None, "province", "Tỉnh")
-    await registry.add_unit("d", "p", "district", "Huyện")
-    await registry.add_unit("g", "d", "grassroots", "Xã")
-    roster = (await registry.register_cell("c1", "g", "Chi bộ"))["roster"]
-    hub = DocumentHub(store, HierarchyPolicy(directory), Limits(), "server")
-    await hub.change(roster, _seed_roster)
-    await hub.close()
-    return db, store, directory, roster
+    rig = await HubRig.open(tmp_path / "s.sqlite3")
+    roster = (await rig.province(["c1"]))["c1"]["roster"]
+    await rig.hub.change(roster, _seed_roster)
+    await rig.hub.close()
+    return rig, roster
 
 
 async def test_refused_write_that_loses_a_conflict_is_not_stored(tmp_path: Path) -> None:
@@ -968,9 +938,10 @@ async def test_refused_write_that_loses_a_conflict_is_not_stored(tmp_path: Path)
     accepted, stored and audited as accepted, a hidden conflicting value of ``phone``
     (``Automerge.getConflicts`` in JS shows it). With the actor ids the other way round it was
     refused. Found by the machine (a refused change's hash in the stored document)."""
-    db, store, directory, roster = await _one_cell(tmp_path)
+    rig, roster = await _one_cell(tmp_path)
+    store, directory = rig.store, rig.directory
     try:
-        hub = DocumentHub(store, HierarchyPolicy(directory), Limits(), "server")
+        hub = DocumentHub(store, HierarchyPolicy(directory.tree), Limits(), "server")
         await directory.grant("p0", "cell_secretary", "c1", "admin")
         await directory.grant("p1", "district_official", "d", "admin")
         secretary, official = FakePeer(1, "p0", "dev-p0"), FakePeer(2, "p1", "dev-p1")
@@ -992,7 +963,7 @@ async def test_refused_write_that_loses_a_conflict_is_not_stored(tmp_path: Path)
         hashes = {c.hash for c in Document.load(stored).get_changes([])}
         assert refused[0] not in hashes, "a change the official may not make is stored"
     finally:
-        await db.close()
+        await rig.close()
 
 
 def test_author_view_where_fork_at_panics() -> None:

@@ -1,0 +1,46 @@
+"""The document as the author of incoming changes saw it, before and after their changes. Pure.
+
+Judging the merged result instead would miss a write that loses last-writer-wins against a
+concurrent one: it does not show in the merged value, yet it is stored and can surface once the
+winner is deleted. On the author's own branch every write they made is visible.
+"""
+
+from __future__ import annotations
+
+from automerge.core import Document
+
+
+def author_view(trial: Document, canonical_heads: list[bytes]) -> tuple[Document, Document]:
+    """The document as the author of the new changes saw it, and the same after their changes.
+
+    Judging the merged result instead would miss a write that loses last-writer-wins against a
+    concurrent one (it does not show in the merged value, yet it is stored and can surface once
+    the winner is deleted). On the author's own branch every write they made is visible.
+    """
+    new = trial.get_changes(canonical_heads)
+    hashes = {c.hash for c in new}
+    depended = {d for c in new for d in c.deps}
+    base = sorted(d for d in depended if d not in hashes)
+    tips = sorted(h for h in hashes if h not in depended)
+    try:
+        return (trial.fork_at(base) if base else Document()), trial.fork_at(tips)
+    except BaseException as exc:  # automerge 0.7.2's fork_at can panic (MissingOps)
+        if isinstance(exc, KeyboardInterrupt | SystemExit):
+            raise
+        return _state_at(trial, base), _state_at(trial, tips)
+
+
+def _state_at(doc: Document, heads: list[bytes]) -> Document:
+    """``doc`` at ``heads``, rebuilt from the change chunks of their ancestry (slower than
+    ``fork_at``, which panics on some histories in the pinned automerge)."""
+    if not heads:
+        return Document()
+    changes = {c.hash: c for c in doc.get_changes([])}
+    keep: set[bytes] = set()
+    stack = list(heads)
+    while stack:
+        h = stack.pop()
+        if h not in keep:
+            keep.add(h)
+            stack.extend(changes[h].deps)
+    return Document.load(b"".join(c.bytes for c in changes.values() if c.hash in keep))

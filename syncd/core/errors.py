@@ -1,0 +1,53 @@
+"""Refusals the server's core raises beyond the wire protocol, each with a stable code and words
+for people (Vietnamese first: the people who read them are cell secretaries and district staff).
+"""
+
+from __future__ import annotations
+
+from schema.access import Verdict
+from schema.errors import SotayError
+
+
+class Unauthenticated(SotayError):
+    code = "unauthenticated"
+    message_vi = "Cần mã thông báo hợp lệ của thiết bị (token) để đồng bộ."
+    message_en = "A valid device token is required to sync."
+
+
+class Revoked(SotayError):
+    code = "revoked"
+    message_vi = "Thiết bị hoặc vai trò đã bị thu hồi."
+    message_en = "Device or role revoked."
+
+
+class ChangeRejected(SotayError):
+    """A policy refused a change; the connection stays open, the (peer, doc) pair is blocked.
+
+    It carries the refusal itself (``schema.access.Verdict``, the one refusal type of the server
+    and the SDK), so the notice a client gets names the same rule and path the rules produced.
+    """
+
+    code = "change_rejected"
+    message_vi = "Thay đổi bị từ chối."
+    message_en = "Change rejected."
+
+    def __init__(self, verdict: Verdict) -> None:
+        super().__init__(
+            verdict.rule,
+            message_vi=f"Thay đổi bị từ chối: {verdict.reason_vi}".rstrip(": "),
+            message_en=f"Change rejected: {verdict.reason_en}".rstrip(": "),
+        )
+        self.verdict = verdict
+
+    @property
+    def rule(self) -> str:
+        return self.verdict.rule
+
+    @property
+    def path(self) -> tuple:
+        return self.verdict.path
+
+
+class PeerBlocked(Exception):
+    """Messages from a (peer, document) pair after a rejection: dropped without an answer, so the
+    rejected change and everything built on it cannot ping-pong (docs/design.md, "Refusals")."""

@@ -1,0 +1,52 @@
+"""The server's policy: read scopes from the org tree, writes judged by ``schema.access``.
+
+Cell documents are readable by anyone holding a role on the cell or above it, and writable as
+``schema.access.check_write`` says for the author's roles at the moment the change arrives.
+A document a peer pushes that is not a cell's (a stock client's scratch document) belongs to
+the person who pushed it: only they read and write it. Pure: it reads the in-memory ``OrgTree``,
+which the directory keeps current.
+"""
+
+from __future__ import annotations
+
+from automerge.core import Document
+
+from schema.access import ALLOW, Actor, Verdict, check_write
+from schema.automerge_io import plain
+from syncd.core.org import OrgTree
+from syncd.core.policy import DocumentInfo, Principal
+
+OWNER_ONLY = Verdict(
+    False,
+    "owner_only",
+    "Chỉ người tạo tài liệu được sửa.",
+    "Only the document's owner may change it.",
+)
+
+
+class HierarchyPolicy:
+    def __init__(self, tree: OrgTree) -> None:
+        self.tree = tree
+
+    def roles(self, principal: Principal, info: DocumentInfo) -> frozenset[str]:
+        if not principal.person_id or info.unit_id is None:
+            return frozenset()
+        return self.tree.roles_on(principal.person_id, info.unit_id)
+
+    def may_read(self, principal: Principal, info: DocumentInfo) -> bool:
+        if info.kind is None:
+            return bool(principal.person_id) and info.owner_id == principal.person_id
+        return bool(self.roles(principal, info))
+
+    def may_create(self, principal: Principal, document_id: str) -> bool:
+        return bool(principal.person_id)
+
+    def may_apply(
+        self, principal: Principal, info: DocumentInfo, before: Document, after: Document
+    ) -> Verdict:
+        if info.kind is None:
+            if info.owner_id in (None, principal.person_id) and principal.person_id:
+                return ALLOW
+            return OWNER_ONLY
+        actor = Actor(principal.person_id or None, self.roles(principal, info))
+        return check_write(info.kind, actor, plain(before), plain(after))

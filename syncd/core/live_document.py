@@ -1,0 +1,152 @@
+"""One canonical Automerge document in memory and its per-peer sync states. Pure: no I/O.
+
+Incoming sync data is validated before the canonical copy is touched (docs/design.md, "Validate
+before apply"): fork the
+canonical doc, apply the message to the fork with a throwaway SyncState, let the policy compare the
+fork with the canonical doc, and only then apply the same bytes with the peer's real SyncState. The
+caller keeps these steps free of awaits, so nothing else can change the document in between.
+
+Changes whose dependencies have not arrived (a Bloom-filter false positive in the sync protocol, or
+a link cut mid-sync) never enter the canonical doc. Automerge would queue them there, and while the
+queue lasts the doc's sync messages ``need`` a hash only their sender has; with automerge.core
+0.2.0.dev4 every other peer then answers nothing, so one flaky device would stall the document for
+all, and ``save()`` keeps the queue across compaction and restarts. Instead each session keeps its
+own waiting changes (``waiting``): its replies come from the canonical doc plus them, so it is asked
+for exactly the dependencies it owes, and they reach the canonical doc (validated) once complete.
+In a hub topology the missing dependencies are always the sender's own changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from automerge.core import Document, Message, SyncState
+
+from schema.access import Verdict
+from syncd.core.author_view import author_view
+from syncd.core.errors import ChangeRejected, PeerBlocked
+from syncd.protocol.errors import CorruptSyncData
+from syncd.protocol.sync_header import read_header
+
+PeerKey = int  # identity of one connection; senderIds are chosen by clients and can repeat
+
+
+@dataclass
+class Applied:
+    """What one incoming message did to the canonical document."""
+
+    new_changes: list[bytes]
+    heads: list[bytes]
+
+
+@dataclass
+class LiveDocument:
+    document_id: str
+    doc: Document
+    sync_states: dict[PeerKey, SyncState] = field(default_factory=dict)
+    blocked: set[PeerKey] = field(default_factory=set)
+    # Per session: the canonical doc plus changes that peer sent which wait for dependencies.
+    waiting: dict[PeerKey, Document] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, document_id: str, stored: bytes) -> LiveDocument:
+        doc = Document.load(stored) if stored else Document()
+        return cls(document_id, without_waiting_changes(doc))
+
+    def attach(self, peer: PeerKey) -> None:
+        self.sync_states.setdefault(peer, SyncState())
+
+    def detach(self, peer: PeerKey) -> None:
+        self.sync_states.pop(peer, None)
+        self.blocked.discard(peer)
+        self.waiting.pop(peer, None)  # a new session resends them from a fresh sync state
+
+    @property
+    def peers(self) -> list[PeerKey]:
+        return list(self.sync_states)
+
+    def receive(
+        self,
+        peer: PeerKey,
+        data: bytes,
+        check: Callable[[Document, Document], Verdict],
+    ) -> Applied:
+        """Validate then apply one sync message from ``peer``.
+
+        Raises CorruptSyncData (nothing applied) or ChangeRejected (nothing applied, peer blocked).
+        """
+        if peer in self.blocked:
+            raise PeerBlocked()
+        state = self.sync_states.setdefault(peer, SyncState())
+        before = self.doc.get_heads()
+        trial = self._session_doc(peer)
+        try:
+            trial.receive_sync_message(SyncState(), Message.decode(data))
+        except Exception as exc:  # the Rust core raises bare Exception for every decode failure
+            raise CorruptSyncData(str(exc)[:200]) from None
+        if trial.get_heads() != before:
+            decision = check(*author_view(trial, before))
+            if not decision.allowed:
+                self.blocked.add(peer)
+                raise ChangeRejected(decision)
+        session = self._session_doc(peer)
+        session.receive_sync_message(state, Message.decode(data))
+        self.doc.merge(session)  # brings what is complete; waiting changes stay in the session
+        if waits_for_dependencies(session):
+            self.waiting[peer] = session
+        else:
+            self.waiting.pop(peer, None)
+        heads = self.doc.get_heads()
+        new = [c.bytes for c in self.doc.get_changes(before)] if heads != before else []
+        return Applied(new, heads)
+
+    def generate(self, peer: PeerKey) -> bytes | None:
+        """The next sync message for ``peer``, or None when it has nothing to learn from us."""
+        if peer in self.blocked:
+            return None
+        source = self.doc
+        if peer in self.waiting:
+            session = self._session_doc(peer)
+            if sorted(session.get_heads()) == sorted(self.doc.get_heads()):
+                source = session  # still waiting: ask this peer for what it owes
+            else:
+                # Completed by changes from elsewhere, which only a reply from this peer may
+                # validate and store; advertise nothing unstored: it resends on its next session.
+                del self.waiting[peer]
+        msg = source.generate_sync_message(self.sync_states.setdefault(peer, SyncState()))
+        return None if msg is None else msg.encode()
+
+    def _session_doc(self, peer: PeerKey) -> Document:
+        """A fresh copy of the canonical doc as ``peer``'s session sees it."""
+        waiting = self.waiting.get(peer)
+        if waiting is None:
+            return self.doc.fork()
+        session = waiting.fork()
+        session.merge(self.doc)
+        return session
+
+    def change(self, edit: Callable[[Document], object]) -> list[bytes]:
+        """A server-side edit (migrations, demo data, tests). Returns the new change bytes."""
+        before = self.doc.get_heads()
+        edit(self.doc)
+        return [c.bytes for c in self.doc.get_changes(before)]
+
+
+def waits_for_dependencies(doc: Document) -> bool:
+    """Does ``doc`` hold changes whose dependencies it lacks? (Its sync message needs hashes.)"""
+    msg = doc.generate_sync_message(SyncState())
+    if msg is None:
+        return False
+    header = read_header(msg.encode())
+    return header is not None and bool(header.need)
+
+
+def without_waiting_changes(doc: Document) -> Document:
+    """``doc`` rebuilt from its applied changes only, if it holds waiting ones (a store written
+    before they were kept out of the canonical doc): their sender is gone and will resend."""
+    if not waits_for_dependencies(doc):
+        return doc
+    rebuilt = Document.load(b"".join(c.bytes for c in doc.get_changes([])))
+    rebuilt.set_actor(doc.get_actor())
+    return rebuilt

@@ -1,0 +1,193 @@
+"""First enrolment of a device: party card number, card photo, selfie -> a device and its token.
+
+The member must already be in a roster (the secretary entered the card number). The two photos
+are described by dlib in the process pool, compared, and forgotten: only the selfie's descriptor
+is kept, sealed with AES-GCM. Every attempt is audited and rate-limited per card number and per
+client address. A new phone enrols the same way and becomes a new device; revoking the old one is
+the secretary's or the district's call (``POST /api/devices/{id}/revoke``). The HTTP form is read
+by ``syncd.web.enrol_routes``; this module decides and records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from automerge.core import Document
+
+from schema.errors import SotayError, ValidationError, invalid
+from syncd.core.audit import AuditEntry
+from syncd.core.card_index import CardHolder, CardIndex
+from syncd.core.limits import Limits
+from syncd.core.policy import DocumentInfo
+from syncd.core.rate_limit import KeyedLimiter
+from syncd.enrolment.decision import match
+from syncd.enrolment.pool import FacePool
+from syncd.enrolment.sealing import SecretBox
+from syncd.services.directory import Directory
+from syncd.services.hub import DocumentHub
+from syncd.services.registry import Registry
+
+
+def _refuse(code: str, vi: str, en: str, detail: str = "") -> ValidationError:
+    return invalid(code, vi, en, detail)
+
+
+@dataclass
+class Attempt:
+    """One enrolment attempt as it is audited: from where, for which card, whose it turned out."""
+
+    client: str
+    card: str = ""
+    holder: CardHolder | None = None
+    distance: float | None = None
+
+
+@dataclass
+class Enrolment:
+    """Everything an enrolment needs, made once at start-up."""
+
+    directory: Directory
+    registry: Registry
+    hub: DocumentHub
+    pool: FacePool
+    box: SecretBox
+    limits: Limits
+    cards: CardIndex
+    per_card: KeyedLimiter
+    per_client: KeyedLimiter
+    slots: asyncio.Semaphore
+
+    @classmethod
+    def create(
+        cls,
+        directory: Directory,
+        registry: Registry,
+        hub: DocumentHub,
+        pool: FacePool,
+        box: SecretBox,
+        limits: Limits,
+    ) -> Enrolment:
+        enrolment = cls(
+            directory,
+            registry,
+            hub,
+            pool,
+            box,
+            limits,
+            CardIndex(),
+            KeyedLimiter(limits.enrol_per_card_burst / 900.0, limits.enrol_per_card_burst),
+            KeyedLimiter(limits.enrol_per_client_burst / 3600.0, limits.enrol_per_client_burst),
+            # Queue at most a few per worker; beyond that answer "busy" at once.
+            asyncio.Semaphore(pool.workers * 4),
+        )
+        hub.on_stored.append(enrolment._roster_changed)
+        return enrolment
+
+    def _roster_changed(self, info: DocumentInfo, doc: Document) -> None:
+        if info.kind == "roster" and info.unit_id and self.cards.ready:
+            self.cards.update(info.document_id, info.unit_id, doc)
+
+    async def _ensure_index(self) -> None:
+        if self.cards.ready:
+            return
+        for cell, roster_id in await self.registry.roster_documents():
+            doc = await self.hub.snapshot(roster_id)
+            if doc is not None:
+                self.cards.update(roster_id, cell, doc)
+        self.cards.ready = True
+
+    # ---- the steps -----------------------------------------------------------------------
+
+    def admit_client(self, attempt: Attempt) -> None:
+        if not self.per_client.take(attempt.client, time.monotonic()):
+            raise _refuse(
+                "rate_limited",
+                "Quá nhiều lần thử từ địa chỉ này, hãy thử lại sau.",
+                "Too many attempts from this address; try again later.",
+            )
+
+    def admit_card(self, attempt: Attempt, card: str) -> None:
+        attempt.card = card
+        if not card:
+            raise _refuse("bad_card_number", "Thiếu số thẻ đảng.", "Missing party card number.")
+        if not self.per_card.take(card, time.monotonic()):
+            raise _refuse(
+                "rate_limited",
+                "Quá nhiều lần thử với số thẻ này, hãy thử lại sau.",
+                "Too many attempts for this card number; try again later.",
+            )
+
+    async def enrol(
+        self, attempt: Attempt, public_key: bytes, card_photo: bytes, selfie: bytes
+    ) -> dict[str, Any]:
+        """Match the faces and register the device; a SotayError with its code otherwise."""
+        await self._ensure_index()
+        holders = self.cards.current_holders(attempt.card)
+        if len(holders) != 1:
+            raise _refuse(
+                "unknown_card",
+                "Số thẻ đảng không thuộc đảng viên nào đang sinh hoạt: hãy nhờ bí thư chi bộ "
+                "nhập số thẻ trước.",
+                "No current member holds this card number: ask the cell secretary to enter it.",
+            )
+        holder = attempt.holder = holders[0]
+        if self.slots.locked():
+            raise _refuse("busy", "Máy chủ đang bận, hãy thử lại.", "Server busy; try again.")
+        async with self.slots:
+            card_desc, selfie_desc = await asyncio.gather(
+                self.pool.describe(card_photo, "card_photo"),
+                self.pool.describe(selfie, "selfie"),
+            )
+        del card_photo, selfie
+        attempt.distance = match(card_desc, selfie_desc)
+        result = await self._register(holder, public_key, selfie_desc)
+        await self.directory.audit(
+            AuditEntry(
+                holder.member_id,
+                result["device_id"],
+                None,
+                holder.cell_id,
+                "enroll",
+                "accepted",
+                "",
+                f"distance={attempt.distance:.3f} client={attempt.client}",
+            )
+        )
+        return result
+
+    async def refused(self, attempt: Attempt, exc: SotayError) -> None:
+        holder = attempt.holder
+        await self.directory.audit(
+            AuditEntry(
+                holder.member_id if holder else None,
+                None,
+                None,
+                holder.cell_id if holder else None,
+                "enroll",
+                "rejected",
+                exc.code,
+                f"card={attempt.card[:20]} client={attempt.client}",
+            )
+        )
+
+    async def _register(
+        self, holder: CardHolder, public_key: bytes, descriptor: list[float]
+    ) -> dict[str, Any]:
+        directory = self.directory
+        member_id, cell_id = holder.member_id, holder.cell_id
+        device = await directory.register_device(member_id, public_key, "enrolled", "enrolment")
+        if "member" not in directory.tree.roles_on(member_id, cell_id):
+            await directory.grant(member_id, "member", cell_id, granted_by="enrolment")
+        sealed = self.box.seal(json.dumps(descriptor).encode(), device.device_id.encode())
+        await directory.store_face(device.device_id, member_id, sealed)
+        token, expires = await directory.issue_token(device.device_id, self.limits.token_ttl_s)
+        return {
+            "device_id": device.device_id,
+            "member_id": member_id,
+            "token": token,
+            "expires_at": expires,
+        }

@@ -1,0 +1,59 @@
+"""The header of an Automerge sync message: the sender's heads and the hashes it needs.
+
+``automerge.core.Message`` exposes no fields, yet both ends need these two: the client reads the
+server's heads to know which local edits were acknowledged, and the server reads its own ``need``
+list to know whether a document holds changes still waiting for dependencies. The format starts
+with a type byte (0x42, or 0x43 for the newer message that may carry a whole document), then
+``heads`` and ``need``, each a LEB128 count followed by that many 32-byte change hashes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+_MESSAGE_TYPES = (0x42, 0x43)
+_HASH_LEN = 32
+
+
+@dataclass(frozen=True)
+class SyncHeader:
+    heads: list[bytes]
+    need: list[bytes]
+
+
+def _hashes(message: bytes, pos: int) -> tuple[list[bytes], int] | None:
+    count, shift = 0, 0
+    while True:
+        if pos >= len(message) or shift > 28:
+            return None
+        byte = message[pos]
+        pos += 1
+        count |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            break
+    end = pos + count * _HASH_LEN
+    if end > len(message):
+        return None
+    return [message[i : i + _HASH_LEN] for i in range(pos, end, _HASH_LEN)], end
+
+
+def read_header(message: bytes) -> SyncHeader | None:
+    """Heads and need of a sync message, or None if the bytes are not one we understand."""
+    if not message or message[0] not in _MESSAGE_TYPES:
+        return None
+    heads = _hashes(message, 1)
+    if heads is None:
+        return None
+    need = _hashes(message, heads[1])
+    if need is None:
+        return None
+    return SyncHeader(heads[0], need[0])
+
+
+def advertised_heads(message: bytes) -> list[bytes] | None:
+    """The sender's heads, or None if the bytes are not a sync message we understand."""
+    if not message or message[0] not in _MESSAGE_TYPES:
+        return None
+    heads = _hashes(message, 1)
+    return None if heads is None else heads[0]

@@ -1,0 +1,50 @@
+"""The server's services assembled over one storage: directory, registry and hub, wired so that
+revocations close sessions and refusals are audited.
+
+One function, used by the web composition root and by the in-process test harness alike, so the
+tests run the very wiring the server runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from syncd.core.hierarchy import HierarchyPolicy
+from syncd.core.limits import Limits
+from syncd.core.policy import Policy
+from syncd.services.directory import Directory
+from syncd.services.hub import DocumentHub
+from syncd.services.registry import Registry
+from syncd.storage.base import Storage
+
+
+@dataclass
+class Services:
+    storage: Storage
+    directory: Directory
+    registry: Registry
+    hub: DocumentHub
+
+
+async def assemble(
+    storage: Storage,
+    limits: Limits | None = None,
+    policy: Policy | None = None,
+    peer_id: str | None = None,
+) -> Services:
+    """Load the directory from ``storage`` and build the hub over it (the hierarchy policy
+    unless another is given)."""
+    limits = limits or Limits()
+    directory = await Directory.load(storage.directory, storage.audit)
+    hub = DocumentHub(
+        storage.documents,
+        policy or HierarchyPolicy(directory.tree),
+        limits,
+        peer_id or f"sotay-syncd-{storage.storage_id[:12]}",
+    )
+    hub.audit_rejection = directory.audit
+    directory.on_revocation(
+        lambda person, device: hub.close_sessions(person_id=person, device_id=device)
+    )
+    registry = Registry(storage.directory, storage.documents, on_unit=directory.unit_added)
+    return Services(storage, directory, registry, hub)

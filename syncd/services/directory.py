@@ -1,0 +1,122 @@
+"""Grants, devices, tokens and the audit log: the async service behind the pure ``OrgTree``.
+
+Everything the policy asks on the hot path (roles on a unit, is this device active) is answered
+from memory; every change is written to storage first and then mirrored, so a restart loses
+nothing. Revocations notify listeners (the hub closes the affected sessions at once).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any
+
+from syncd.core.audit import AuditEntry
+from syncd.core.auth import Device, token_hash
+from syncd.core.org import Grant, OrgTree
+from syncd.storage.base import AuditLog, DirectoryStore
+
+TOKEN_TTL_S = 15 * 60
+
+
+class Directory:
+    def __init__(
+        self, store: DirectoryStore, audit_log: AuditLog, tree: OrgTree, devices: dict[str, Device]
+    ) -> None:
+        self.store = store
+        self.audit_log_store = audit_log
+        self.tree = tree
+        self.devices = devices
+        self._revocation_listeners: list[Callable[[str | None, str | None], None]] = []
+
+    @classmethod
+    async def load(cls, store: DirectoryStore, audit_log: AuditLog) -> Directory:
+        tree = OrgTree()
+        for unit in await store.units():
+            tree.add_unit(unit.unit_id, unit.parent_id, unit.level)
+        for grant in await store.active_grants():
+            tree.grants[grant.grant_id] = grant
+        devices = {d.device_id: d for d in await store.devices()}
+        return cls(store, audit_log, tree, devices)
+
+    def on_revocation(self, listener: Callable[[str | None, str | None], None]) -> None:
+        """``listener(person_id, device_id)``: one of them is set."""
+        self._revocation_listeners.append(listener)
+
+    def _revoked(self, person_id: str | None, device_id: str | None) -> None:
+        for listener in self._revocation_listeners:
+            listener(person_id, device_id)
+
+    # ---- units -----------------------------------------------------------------------------
+
+    def unit_added(self, unit_id: str, parent_id: str | None, level: str) -> None:
+        """The registry wrote a unit; mirror it."""
+        self.tree.add_unit(unit_id, parent_id, level)
+
+    # ---- grants ----------------------------------------------------------------------------
+
+    async def grant(self, person_id: str, role: str, unit_id: str, granted_by: str | None) -> Grant:
+        grant = await self.store.add_grant(person_id, role, unit_id, granted_by)
+        self.tree.grants[grant.grant_id] = grant
+        return grant
+
+    async def revoke_grant(self, grant_id: int, revoked_by: str | None) -> Grant | None:
+        grant = self.tree.grants.get(grant_id)
+        if grant is None:
+            return None
+        await self.store.revoke_grant(grant_id, revoked_by)
+        del self.tree.grants[grant_id]
+        self._revoked(grant.person_id, None)
+        return grant
+
+    # ---- devices ---------------------------------------------------------------------------
+
+    async def register_device(
+        self, person_id: str, public_key: bytes, label: str | None, created_by: str | None
+    ) -> Device:
+        device = Device(f"dev-{secrets.token_hex(8)}", person_id, public_key, label, False)
+        await self.store.add_device(device, created_by)
+        self.devices[device.device_id] = device
+        return device
+
+    async def revoke_device(self, device_id: str, revoked_by: str | None) -> Device | None:
+        device = self.devices.get(device_id)
+        if device is None:
+            return None
+        await self.store.revoke_device(device_id, revoked_by)
+        revoked = Device(device.device_id, device.person_id, device.public_key, device.label, True)
+        self.devices[device_id] = revoked
+        self._revoked(None, device_id)
+        return revoked
+
+    def active_device(self, device_id: str) -> Device | None:
+        device = self.devices.get(device_id)
+        return device if device is not None and not device.revoked else None
+
+    async def store_face(self, device_id: str, person_id: str, sealed: bytes) -> None:
+        """The enrolment's selfie descriptor, already encrypted (``enrolment.sealing``)."""
+        await self.store.add_face(device_id, person_id, sealed)
+
+    # ---- tokens ----------------------------------------------------------------------------
+
+    async def issue_token(self, device_id: str, ttl_s: float = TOKEN_TTL_S) -> tuple[str, float]:
+        token = secrets.token_urlsafe(32)
+        expires = time.time() + ttl_s
+        await self.store.add_token(token_hash(token), device_id, expires)
+        return token, expires
+
+    async def device_for_token(self, token: str) -> Device | None:
+        """The active device a token belongs to; None if unknown, expired or revoked."""
+        found = await self.store.token(token_hash(token))
+        if found is None or found[1] < time.time():
+            return None
+        return self.active_device(found[0])
+
+    # ---- audit -----------------------------------------------------------------------------
+
+    async def audit(self, entry: AuditEntry) -> None:
+        await self.audit_log_store.record(entry)
+
+    async def audit_log(self, units: list[str], limit: int = 200) -> list[dict[str, Any]]:
+        return await self.audit_log_store.entries(units, limit)

@@ -1,0 +1,183 @@
+"""The SQLite file: one aiosqlite connection, WAL journal, synchronous=FULL, the schema.
+
+FULL (not NORMAL) because the contract is "committed before any reply advertises it", and that
+must hold across a power cut, not only a killed process. One connection serialises all writes,
+which is what SQLite wants anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiosqlite
+
+from syncd.core.audit import AuditEntry
+
+SCHEMA_VERSION = 2
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS documents (
+    document_id TEXT PRIMARY KEY,
+    kind        TEXT,
+    unit_id     TEXT,
+    owner_id    TEXT,  -- person who pushed a document that is not a cell's (see policy)
+    created_at  TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS documents_by_unit ON documents(unit_id);
+CREATE TABLE IF NOT EXISTS snapshots (
+    document_id TEXT PRIMARY KEY REFERENCES documents(document_id),
+    data        BLOB NOT NULL,
+    upto_seq    INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS changes (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    document_id TEXT NOT NULL REFERENCES documents(document_id),
+    data        BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS changes_by_document ON changes(document_id, seq);
+CREATE TABLE IF NOT EXISTS units (
+    unit_id   TEXT PRIMARY KEY,
+    parent_id TEXT REFERENCES units(unit_id),
+    level     TEXT NOT NULL,
+    name      TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS units_by_parent ON units(parent_id);
+CREATE TABLE IF NOT EXISTS grants (
+    grant_id   INTEGER PRIMARY KEY AUTOINCREMENT,
+    person_id  TEXT NOT NULL,
+    role       TEXT NOT NULL,
+    unit_id    TEXT NOT NULL REFERENCES units(unit_id),
+    granted_by TEXT,
+    granted_at TEXT NOT NULL,
+    revoked_by TEXT,
+    revoked_at TEXT
+);
+CREATE INDEX IF NOT EXISTS grants_by_person ON grants(person_id);
+CREATE TABLE IF NOT EXISTS devices (
+    device_id  TEXT PRIMARY KEY,
+    person_id  TEXT NOT NULL,
+    public_key BLOB NOT NULL,
+    label      TEXT,
+    created_by TEXT,
+    created_at TEXT NOT NULL,
+    revoked_by TEXT,
+    revoked_at TEXT
+);
+CREATE TABLE IF NOT EXISTS tokens (
+    token_hash BLOB PRIMARY KEY,
+    device_id  TEXT NOT NULL REFERENCES devices(device_id),
+    expires_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit (
+    audit_id    INTEGER PRIMARY KEY AUTOINCREMENT,
+    at          TEXT NOT NULL,
+    person_id   TEXT,
+    device_id   TEXT,
+    document_id TEXT,
+    unit_id     TEXT,
+    action      TEXT NOT NULL,
+    outcome     TEXT NOT NULL,
+    rule        TEXT,
+    detail      TEXT
+);
+CREATE INDEX IF NOT EXISTS audit_by_unit ON audit(unit_id, audit_id);
+CREATE TABLE IF NOT EXISTS face_descriptors (
+    device_id  TEXT PRIMARY KEY REFERENCES devices(device_id),
+    person_id  TEXT NOT NULL,
+    sealed     BLOB NOT NULL,  -- AES-GCM(nonce || ciphertext) of the JSON descriptor
+    created_at TEXT NOT NULL
+);
+"""
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def audit_insert(entry: AuditEntry) -> tuple[str, tuple]:
+    return (
+        "INSERT INTO audit(at, person_id, device_id, document_id, unit_id, action, outcome, "
+        "rule, detail) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            datetime.now(UTC).isoformat(timespec="milliseconds"),
+            entry.person_id,
+            entry.device_id,
+            entry.document_id,
+            entry.unit_id,
+            entry.action,
+            entry.outcome,
+            entry.rule,
+            entry.detail[:500],
+        ),
+    )
+
+
+class Database:
+    """The one aiosqlite connection of a server process, with the schema applied."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path) -> Database:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(path, isolation_level=None)
+        await conn.execute("PRAGMA journal_mode=WAL")
+        await conn.execute("PRAGMA synchronous=FULL")
+        await conn.execute("PRAGMA foreign_keys=ON")
+        await conn.execute("PRAGMA busy_timeout=5000")
+        await conn.executescript(_SCHEMA)
+        await conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        db = cls(conn, path)
+        await db._ensure_storage_id()
+        return db
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+    async def _ensure_storage_id(self) -> None:
+        async with self.conn.execute("SELECT value FROM meta WHERE key='storage_id'") as cur:
+            row = await cur.fetchone()
+        if row is None:
+            await self.write(
+                "INSERT INTO meta(key, value) VALUES('storage_id', ?)", (secrets.token_hex(16),)
+            )
+
+    async def storage_id(self) -> str:
+        async with self.conn.execute("SELECT value FROM meta WHERE key='storage_id'") as cur:
+            row = await cur.fetchone()
+        assert row is not None
+        return str(row[0])
+
+    async def transaction(self, statements: list[tuple[str, tuple]]) -> list[int | None]:
+        """Run statements in one IMMEDIATE transaction; rolled back whole on any error.
+
+        Every write of the process goes through here, under one lock: the connection is
+        shared, and a statement issued by another coroutine between our BEGIN and COMMIT would
+        silently join (and share the fate of) our transaction. Returns each statement's rowid.
+        """
+        async with self._write_lock:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            rowids: list[int | None] = []
+            try:
+                for sql, params in statements:
+                    cursor = await self.conn.execute(sql, params)
+                    rowids.append(cursor.lastrowid)
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+            await self.conn.execute("COMMIT")
+            return rowids
+
+    async def write(self, sql: str, params: tuple = ()) -> int | None:
+        """One statement in its own transaction (see ``transaction``)."""
+        return (await self.transaction([(sql, params)]))[0]

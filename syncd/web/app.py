@@ -1,0 +1,102 @@
+"""The composition root: the one place that picks the adapters and wires storage, directory,
+policy, hub, enrolment and routes together, and owns their lifetime."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.routing import Route, WebSocketRoute
+
+from syncd.core.auth import Challenges
+from syncd.core.limits import Limits
+from syncd.core.policy import Policy
+from syncd.enrolment.pool import FacePool
+from syncd.enrolment.sealing import SecretBox
+from syncd.enrolment.service import Enrolment
+from syncd.services.assembly import assemble
+from syncd.services.demo import seed_demo
+from syncd.storage.sqlite import DB_FILE, open_sqlite
+from syncd.web import admin_routes as admin_api
+from syncd.web import auth_routes as auth_api
+from syncd.web import enrol_routes
+from syncd.web import read_routes as http_api
+from syncd.web.review_routes import conflicts as review_conflicts
+from syncd.web.ws import sync_endpoint
+
+__all__ = ["DB_FILE", "ROUTES", "create_app"]
+
+ROUTES = [
+    Route("/api/health", http_api.health),
+    Route("/api/auth/challenge", auth_api.challenge, methods=["POST"]),
+    Route("/api/auth/token", auth_api.token, methods=["POST"]),
+    Route("/api/me", auth_api.authenticated(http_api.me)),
+    Route("/api/documents/{document_id}", auth_api.authenticated(http_api.document_state)),
+    Route("/api/cells/{cell_id}", auth_api.authenticated(http_api.cell_documents)),
+    Route("/api/review/conflicts", auth_api.authenticated(review_conflicts)),
+    Route("/api/units", auth_api.authenticated(admin_api.list_units)),
+    Route("/api/units", auth_api.authenticated(admin_api.create_unit), methods=["POST"]),
+    Route("/api/grants", auth_api.authenticated(admin_api.list_grants)),
+    Route("/api/grants", auth_api.authenticated(admin_api.create_grant), methods=["POST"]),
+    Route(
+        "/api/grants/{grant_id}",
+        auth_api.authenticated(admin_api.revoke_grant),
+        methods=["DELETE"],
+    ),
+    Route("/api/devices", auth_api.authenticated(admin_api.list_devices)),
+    Route("/api/devices", auth_api.authenticated(admin_api.create_device), methods=["POST"]),
+    Route(
+        "/api/devices/{device_id}/revoke",
+        auth_api.authenticated(admin_api.revoke_device),
+        methods=["POST"],
+    ),
+    Route("/api/audit", auth_api.authenticated(admin_api.audit_log)),
+    Route("/api/enroll", enrol_routes.enroll, methods=["POST"]),
+    WebSocketRoute("/sync", sync_endpoint),
+]
+
+
+def create_app(
+    data_dir: Path,
+    limits: Limits | None = None,
+    policy: Policy | None = None,
+    demo: bool = False,
+    face_warmup: bool = True,
+) -> Starlette:
+    limits = limits or Limits()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        storage = await open_sqlite(data_dir / DB_FILE)
+        services = await assemble(storage, limits, policy)
+        directory, registry, hub = services.directory, services.registry, services.hub
+        app.state.services = services
+        app.state.storage, app.state.store, app.state.hub = storage, storage.documents, hub
+        app.state.directory, app.state.registry = directory, registry
+        app.state.challenges = Challenges()
+        app.state.limits = limits
+        app.state.peer_metadata = {"storageId": storage.storage_id, "isEphemeral": False}
+        pool = FacePool()
+        app.state.enrolment = Enrolment.create(
+            directory, registry, hub, pool, SecretBox.from_config(data_dir), limits
+        )
+        if demo:
+            await seed_demo(registry, directory, hub, data_dir)
+        warming = asyncio.create_task(pool.warm()) if face_warmup else None
+        upkeep = asyncio.create_task(hub.run_upkeep())
+        try:
+            yield
+        finally:
+            if warming is not None:
+                warming.cancel()
+            await asyncio.to_thread(pool.close)
+            upkeep.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await upkeep
+            await hub.close()
+            await storage.close()
+
+    return Starlette(routes=ROUTES, lifespan=lifespan)

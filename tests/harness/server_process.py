@@ -1,0 +1,123 @@
+"""Start the real server (``server.py``) as a child process on 127.0.0.1 and a free port."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from client_sdk.identity import DeviceIdentity, fetch_token_sync, http_json
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ServerProcess:
+    def __init__(
+        self,
+        data_dir: Path,
+        demo: bool = True,
+        extra: list[str] | None = None,
+        face_warmup: bool = False,
+    ) -> None:
+        self.data_dir = data_dir
+        self.demo = demo
+        # Most tests never enrol: don't spawn dlib workers for them.
+        self.extra = [*(extra or []), *([] if face_warmup else ["--no-face-warmup"])]
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = data_dir / f"server-{self.port}.log"
+        self._admin_token: str | None = None
+
+    @property
+    def http(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/sync"
+
+    def start(self, timeout: float = 30.0) -> ServerProcess:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        cmd = [
+            sys.executable,
+            str(ROOT / "server.py"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--data-dir",
+            str(self.data_dir),
+            "--log-level",
+            "warning",
+            *(["--demo"] if self.demo else []),
+            *self.extra,
+        ]
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=log, env=os.environ.copy())
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.log_path.read_text()}")
+            try:
+                with urllib.request.urlopen(self.http + "/api/health", timeout=1) as resp:
+                    if resp.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.1)
+        raise TimeoutError(f"server did not start in {timeout}s:\n{self.log_path.read_text()}")
+
+    def demo_manifest(self) -> dict:
+        return json.loads((self.data_dir / "demo.json").read_text())
+
+    def device(self, role: str, unit_id: str | None = None) -> dict:
+        """A demo device of ``role`` (on ``unit_id`` if given) from demo.json."""
+        for d in self.demo_manifest()["devices"]:
+            if d["role"] == role and unit_id in (None, d["unit_id"]):
+                return d
+        raise KeyError(f"no demo device {role}@{unit_id}")
+
+    def identity(self, role: str, unit_id: str | None = None) -> DeviceIdentity:
+        d = self.device(role, unit_id)
+        return DeviceIdentity.from_pem(d["device_id"], d["private_key_pem"])
+
+    def token(self, role: str = "province_admin", unit_id: str | None = None) -> str:
+        """A fresh token for a demo device, through the real challenge/token endpoints."""
+        return fetch_token_sync(self.http, self.identity(role, unit_id))[0]
+
+    def ws_as(self, role: str, unit_id: str | None = None) -> str:
+        """The websocket URL with a demo device's token, as a browser would open it."""
+        return f"{self.ws}?token={self.token(role, unit_id)}"
+
+    def get_json(self, path: str, token: str | None = None) -> dict:
+        """GET as the demo province admin (who may read everything) unless a token is given."""
+        if token is None:
+            if self._admin_token is None:
+                self._admin_token = self.token("province_admin")
+            token = self._admin_token
+        return http_json(self.http + path, token=token, timeout=5)
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hooks, no flush; what is on disk is all there is."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
