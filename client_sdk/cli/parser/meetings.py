@@ -1,0 +1,74 @@
+"""Options of ``sotay meeting ...``: meetings, attendance, minutes and resolutions."""
+
+from __future__ import annotations
+
+from client_sdk.cli.meetings import (
+    cmd_meeting_attend,
+    cmd_meeting_list,
+    cmd_meeting_minutes,
+    cmd_meeting_resolution,
+    cmd_meeting_schedule,
+    cmd_meeting_show,
+)
+from client_sdk.cli.parser.base import LeafAdder, SubParsers, action_group
+
+
+def add_meeting_commands(commands: SubParsers, leaf: LeafAdder) -> None:
+    group = action_group(
+        commands,
+        "meeting",
+        summary="Sinh hoạt chi bộ: lịch, điểm danh, biên bản, nghị quyết / "
+        "Meetings: schedule, attendance, minutes, resolutions",
+        description="Các buổi sinh hoạt chi bộ / The cell's meetings.",
+    )
+    leaf(group, "list", "Danh sách buổi sinh hoạt / List meetings", cmd_meeting_list)
+    p = leaf(
+        group,
+        "show",
+        "Chi tiết một buổi, cả biên bản / Show a meeting with its minutes",
+        cmd_meeting_show,
+    )
+    p.add_argument(
+        "meeting_id", metavar="MEETING_ID", help="mã buổi sinh hoạt ('meeting list') / meeting id"
+    )
+    p = leaf(group, "schedule", "Lên lịch sinh hoạt / Schedule a meeting", cmd_meeting_schedule)
+    p.add_argument("--date", required=True, metavar="YYYY-MM-DD", help="ngày họp / date")
+    p.add_argument(
+        "--kind",
+        required=True,
+        metavar="{regular,thematic}",
+        help="thường kỳ (regular) hoặc chuyên đề (thematic) / kind",
+    )
+    p.add_argument("--agenda", required=True, metavar="NỘI_DUNG", help="nội dung / agenda")
+    p.add_argument("--id", metavar="MEETING_ID", help="mã tự chọn / choose the id")
+    p = leaf(group, "attend", "Điểm danh / Record attendance", cmd_meeting_attend)
+    p.add_argument(
+        "meeting_id", metavar="MEETING_ID", help="mã buổi sinh hoạt ('meeting list') / meeting id"
+    )
+    p.add_argument(
+        "member_id", metavar="MEMBER_ID", help="mã đảng viên / member id, e.g. c-dv-pb-1-m03"
+    )
+    p.add_argument(
+        "value",
+        metavar="{present,excused,absent}",
+        help="có mặt / vắng có lý do / vắng không lý do",
+    )
+    p = leaf(
+        group,
+        "minutes",
+        "Thêm một dòng vào cuối biên bản / Append a line to the minutes",
+        cmd_meeting_minutes,
+    )
+    p.add_argument(
+        "meeting_id", metavar="MEETING_ID", help="mã buổi sinh hoạt ('meeting list') / meeting id"
+    )
+    p.add_argument("--append", required=True, metavar="VĂN_BẢN", help="dòng thêm vào / the text")
+    p = leaf(
+        group, "resolution", "Ghi nghị quyết đã học tập / Add a resolution", cmd_meeting_resolution
+    )
+    p.add_argument(
+        "meeting_id", metavar="MEETING_ID", help="mã buổi sinh hoạt ('meeting list') / meeting id"
+    )
+    p.add_argument("--title", required=True, metavar="TÊN", help="tên nghị quyết / title")
+    p.add_argument("--number", metavar="SỐ", help="số hiệu, e.g. 01-NQ/ĐH / number")
+    p.add_argument("--studied-date", metavar="YYYY-MM-DD", help="ngày học tập / date studied")
