@@ -1,9 +1,14 @@
-"""Run the sotay sync server: ``python server.py --demo`` serves a demo province on port 8080."""
+"""Run the sotay sync server: ``python server.py --demo`` serves a demo province on port 8080.
+
+``server.py import …`` / ``server.py export …`` import and export spreadsheets on a stopped
+server's data dir (see ``syncd/importer/__main__.py``).
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 
 import uvicorn
@@ -13,6 +18,11 @@ from syncd.web.app import create_app
 
 
 def main(argv: list[str] | None = None) -> None:
+    args_in = sys.argv[1:] if argv is None else argv
+    if args_in[:1] in (["import"], ["export"]):
+        from syncd.importer.__main__ import main as bulk
+
+        sys.exit(bulk(args_in))
     parser = argparse.ArgumentParser(
         description="sotay sync server (automerge-repo protocol v1 at ws://HOST:PORT/sync)"
     )
@@ -66,7 +76,7 @@ def main(argv: list[str] | None = None) -> None:
         help="start the dlib workers on the first enrolment instead of at start-up",
     )
     parser.add_argument("--log-level", default="info")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(args_in)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
     limits = Limits(
         max_frame_bytes=args.max_frame_bytes,

@@ -46,6 +46,20 @@ def _text(record: Mapping[str, Any], key: str) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
 
 
+def likely_same_person(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """Names equal as compared for duplicates, and the same birth date or one missing."""
+    name_a, name_b = _text(a, "full_name"), _text(b, "full_name")
+    if name_a is None or name_b is None or name_key(name_a) != name_key(name_b):
+        return False
+    born_a, born_b = _text(a, "birth_date"), _text(b, "birth_date")
+    return born_a is None or born_b is None or born_a == born_b
+
+
+def same_card(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    card_a, card_b = _text(a, "card_number"), _text(b, "card_number")
+    return card_a is not None and card_a == card_b
+
+
 def duplicate_pairs(members: Mapping[str, Any]) -> list[DuplicatePair]:
     """``members``: the roster's ``members`` map as plain values."""
     records = {m: r for m, r in members.items() if isinstance(r, Mapping)}
@@ -54,16 +68,8 @@ def duplicate_pairs(members: Mapping[str, Any]) -> list[DuplicatePair]:
     pairs: list[DuplicatePair] = []
     for a, b in combinations(live, 2):
         ra, rb = records[a], records[b]
-        card_a, card_b = _text(ra, "card_number"), _text(rb, "card_number")
-        if card_a is not None and card_a == card_b:
+        if same_card(ra, rb):
             pairs.append(DuplicatePair("duplicate_card_number", a, b))
-            continue
-        name_a, name_b = _text(ra, "full_name"), _text(rb, "full_name")
-        if name_a is None or name_b is None or name_key(name_a) != name_key(name_b):
-            continue
-        born_a, born_b = _text(ra, "birth_date"), _text(rb, "birth_date")
-        if born_a is not None and born_b is not None and born_a != born_b:
-            continue
-        if not marked_distinct(records, a, b):
+        elif likely_same_person(ra, rb) and not marked_distinct(records, a, b):
             pairs.append(DuplicatePair("likely_duplicate", a, b))
     return pairs

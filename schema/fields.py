@@ -13,6 +13,8 @@ from schema.text import clean, clean_multiline
 _PHONE = re.compile(r"^\+?[0-9 .\-]{8,20}$")
 _CARD = re.compile(r"^[0-9][0-9.\-]{4,19}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+# Căn cước công dân: 12 digits; the older chứng minh nhân dân: 9.
+_CITIZEN_ID = re.compile(r"^([0-9]{9}|[0-9]{12})$")
 
 
 def _required(field: str) -> ValidationError:
@@ -94,6 +96,20 @@ def card_number(value: Any) -> str | None:
         if not _CARD.match(result):
             raise invalid(
                 "bad_card_number", "Số thẻ đảng không hợp lệ.", "Invalid party card number.", result
+            )
+    return result
+
+
+def citizen_id(value: Any) -> str | None:
+    result = text(value, "citizen_id", max_len=20, required=False)
+    if result is not None:
+        result = result.replace(" ", "")
+        if not _CITIZEN_ID.match(result):
+            raise invalid(
+                "bad_citizen_id",
+                "Số căn cước công dân phải có 12 (hoặc 9) chữ số.",
+                "A citizen ID number has 12 (or 9) digits.",
+                result,
             )
     return result
 

@@ -14,7 +14,16 @@ from automerge.core import Document, ObjType
 from conflict_rules import causal_log, lifecycle
 from conflict_rules.merges import survivors
 from schema import fields as f
-from schema.automerge_io import ObjId, append_map, container, get_obj, new_list, plain, put
+from schema.automerge_io import (
+    ObjId,
+    append_map,
+    container,
+    get_obj,
+    new_list,
+    plain,
+    put,
+    scalar,
+)
 from schema.errors import invalid, malformed
 from schema.migrations import CURRENT_VERSION
 from schema.text import name_key
@@ -38,9 +47,10 @@ EDITABLE_FIELDS = (
     "official_date",
     "phone",
     "residence",
+    "citizen_id",
 )
 # Fields a client of each schema version knows; an older client refuses to write newer ones.
-FIELDS_SINCE = {"ethnicity": 2}
+FIELDS_SINCE = {"ethnicity": 2, "citizen_id": 2}
 MAX_NAME = 120
 MAX_REASON = 500
 
@@ -68,6 +78,7 @@ class Member:
     phone: str | None = None
     residence_registered: bool = False
     residence_place: str | None = None
+    citizen_id: str | None = None
     history: tuple[StatusEvent, ...] = ()
     # Duplicate resolutions (conflict_rules/resolution.py): the record this one was merged
     # into, and the records the secretary confirmed to be other people.
@@ -113,6 +124,7 @@ def _member_from(member_id: str, raw: dict[str, Any]) -> Member:
         phone=raw.get("phone"),
         residence_registered=bool(residence.get("registered", False)),
         residence_place=residence.get("place"),
+        citizen_id=raw.get("citizen_id"),
         history=history,
         merged_into=merged_into if isinstance(merged_into, str) else None,
         distinct_from=tuple(
@@ -189,6 +201,8 @@ def _clean_fields(data: dict[str, Any], version: int = CURRENT_VERSION) -> dict[
         out["ethnicity"] = f.text(data["ethnicity"], "ethnicity", max_len=40, required=False)
     if "phone" in data:
         out["phone"] = f.phone(data["phone"])
+    if "citizen_id" in data:
+        out["citizen_id"] = f.citizen_id(data["citizen_id"])
     if "residence" in data:
         res = data["residence"]
         if not isinstance(res, dict) or set(res) - {"registered", "place"}:
@@ -240,18 +254,28 @@ def _check_record(record: dict[str, Any], status: str) -> None:
 
 # Used by conflict_rules.resolution to keep a merged record valid.
 check_record = _check_record
+# Used by the importer to read a spreadsheet row with the same checks as an edit.
+clean_fields = _clean_fields
 
 
 def _check_card_unique(doc: Document, card: str | None, member_id: str) -> None:
+    """Reads each record's card number alone (not whole records): a bulk import adds thousands
+    of members and checks each against the roster."""
     if not card:
         return
-    for other in members(doc).values():
-        if other.member_id != member_id and other.card_number == card:
+    members_obj = container(doc, "members")
+    for other in doc.keys(members_obj):
+        if other == member_id:
+            continue
+        obj = get_obj(doc, members_obj, other)
+        if obj is None or scalar(doc, obj, "card_number") != card:
+            continue
+        if other in members(doc):  # a record merged into another is not a separate holder
             raise invalid(
                 "duplicate_card_number",
                 "Số thẻ đảng đã có trong danh sách chi bộ.",
                 "Party card number already in the roster.",
-                f"{card} ({other.member_id})",
+                f"{card} ({other})",
             )
 
 
@@ -415,6 +439,9 @@ def _member_obj(doc: Document, member_id: str) -> ObjId:
     obj = get_obj(doc, container(doc, "members"), member_id)
     assert obj is not None
     return obj
+
+
+member_object = _member_obj
 
 
 TRANSFER_DIRECTIONS = ("in", "out")

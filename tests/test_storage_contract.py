@@ -248,6 +248,15 @@ async def test_sealed_face_descriptors(adapter: Adapter) -> None:
     assert await d.face("dev-2") is None
 
 
+async def test_reference_faces_are_replaced_not_added(adapter: Adapter) -> None:
+    d = adapter.storage.directory
+    await d.set_reference_face("p1", b"first")
+    await d.set_reference_face("p1", b"second")
+    d = (await adapter.reopen()).directory
+    assert await d.reference_face("p1") == b"second"
+    assert await d.reference_face("p2") is None
+
+
 async def test_storage_id_is_stable_for_durable_adapters(adapter: Adapter) -> None:
     first = adapter.storage.storage_id
     assert len(first) >= 16

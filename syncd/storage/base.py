@@ -93,6 +93,11 @@ class DirectoryStore(Protocol):
     async def face(self, device_id: str) -> bytes | None:
         """The sealed descriptor stored at a device's enrolment."""
 
+    async def set_reference_face(self, person_id: str, sealed: bytes) -> None:
+        """A member's reference descriptor (from an imported portrait), replacing any earlier."""
+
+    async def reference_face(self, person_id: str) -> bytes | None: ...
+
 
 class AuditLog(Protocol):
     async def record(self, entry: AuditEntry) -> None:

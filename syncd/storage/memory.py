@@ -139,6 +139,7 @@ class MemoryDirectoryStore:
         self._devices: dict[str, Device] = {}
         self._tokens: dict[bytes, tuple[str, float]] = {}
         self._faces: dict[str, bytes] = {}
+        self._references: dict[str, bytes] = {}
         self._next_grant = 0
 
     async def add_unit(self, unit: Unit) -> None:
@@ -196,6 +197,12 @@ class MemoryDirectoryStore:
 
     async def face(self, device_id: str) -> bytes | None:
         return self._faces.get(device_id)
+
+    async def set_reference_face(self, person_id: str, sealed: bytes) -> None:
+        self._references[person_id] = bytes(sealed)
+
+    async def reference_face(self, person_id: str) -> bytes | None:
+        return self._references.get(person_id)
 
 
 def open_memory() -> Storage:

@@ -17,13 +17,16 @@ from syncd.core.policy import Policy
 from syncd.enrolment.pool import FacePool
 from syncd.enrolment.sealing import SecretBox
 from syncd.enrolment.service import Enrolment
+from syncd.importer.service import Importer
 from syncd.services.assembly import assemble
 from syncd.services.demo import seed_demo
 from syncd.storage.sqlite import DB_FILE, open_sqlite
+from syncd.storage.sqlite.lock import DataDirLock
 from syncd.web import admin_routes as admin_api
 from syncd.web import auth_routes as auth_api
-from syncd.web import enrol_routes
+from syncd.web import enrol_routes, import_routes
 from syncd.web import read_routes as http_api
+from syncd.web.import_routes import ImportJobs
 from syncd.web.review_routes import conflicts as review_conflicts
 from syncd.web.ws import sync_endpoint
 
@@ -55,6 +58,10 @@ ROUTES = [
     ),
     Route("/api/audit", auth_api.authenticated(admin_api.audit_log)),
     Route("/api/enroll", enrol_routes.enroll, methods=["POST"]),
+    Route("/api/imports", auth_api.authenticated(import_routes.start_import), methods=["POST"]),
+    Route("/api/imports/{job_id}", auth_api.authenticated(import_routes.import_status)),
+    Route("/api/imports/{job_id}/problems.csv", auth_api.authenticated(import_routes.problems_csv)),
+    Route("/api/export", auth_api.authenticated(import_routes.export)),
     WebSocketRoute("/sync", sync_endpoint),
 ]
 
@@ -70,6 +77,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        lock = DataDirLock(data_dir).acquire()
         storage = await open_sqlite(data_dir / DB_FILE)
         services = await assemble(storage, limits, policy)
         directory, registry, hub = services.directory, services.registry, services.hub
@@ -83,6 +91,8 @@ def create_app(
         app.state.enrolment = Enrolment.create(
             directory, registry, hub, pool, SecretBox.from_config(data_dir), limits
         )
+        app.state.importer = Importer(registry, directory, hub, pool, app.state.enrolment.box)
+        app.state.import_jobs = ImportJobs()
         if demo:
             await seed_demo(registry, directory, hub, data_dir)
         warming = asyncio.create_task(pool.warm()) if face_warmup else None
@@ -98,5 +108,6 @@ def create_app(
                 await upkeep
             await hub.close()
             await storage.close()
+            lock.release()
 
     return Starlette(routes=ROUTES, lifespan=lifespan)

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from schema.errors import SotayError
 from syncd.core.auth import Challenges, auth_error, b64decode, verify_signature
@@ -95,16 +95,19 @@ async def bearer_principal(request: Request) -> Principal:
 Handler = Callable[[Request, Principal], Awaitable[Any]]
 
 
-def authenticated(handler: Handler) -> Callable[[Request], Awaitable[JSONResponse]]:
+def authenticated(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     """A route for a device-token holder: authenticate, run ``handler(request, principal)``,
-    and map refusals to the shared error shape (``syncd.web.errors``)."""
+    and map refusals to the shared error shape (``syncd.web.errors``). A handler returns JSON
+    data, or a whole Response (files, other statuses)."""
 
-    async def endpoint(request: Request) -> JSONResponse:
+    async def endpoint(request: Request) -> Response:
         try:
             principal = await bearer_principal(request)
             result = await handler(request, principal)
         except SotayError as exc:
             return error_response(exc)
+        if isinstance(result, Response):
+            return result
         return JSONResponse(result, status_code=201 if request.method == "POST" else 200)
 
     return endpoint

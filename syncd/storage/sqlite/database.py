@@ -16,7 +16,7 @@ import aiosqlite
 
 from syncd.core.audit import AuditEntry
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -92,6 +92,12 @@ CREATE TABLE IF NOT EXISTS face_descriptors (
     device_id  TEXT PRIMARY KEY REFERENCES devices(device_id),
     person_id  TEXT NOT NULL,
     sealed     BLOB NOT NULL,  -- AES-GCM(nonce || ciphertext) of the JSON descriptor
+    created_at TEXT NOT NULL
+);
+-- A member's reference face from an imported portrait (the photo itself is never kept).
+CREATE TABLE IF NOT EXISTS reference_faces (
+    person_id  TEXT PRIMARY KEY,
+    sealed     BLOB NOT NULL,
     created_at TEXT NOT NULL
 );
 """

@@ -138,6 +138,21 @@ class SqliteDirectoryStore:
             row = await cur.fetchone()
         return None if row is None else bytes(row[0])
 
+    async def set_reference_face(self, person_id: str, sealed: bytes) -> None:
+        await self.db.write(
+            "INSERT INTO reference_faces(person_id, sealed, created_at) VALUES(?, ?, ?) "
+            "ON CONFLICT(person_id) DO UPDATE SET sealed=excluded.sealed, "
+            "created_at=excluded.created_at",
+            (person_id, sealed, _now()),
+        )
+
+    async def reference_face(self, person_id: str) -> bytes | None:
+        async with self.db.conn.execute(
+            "SELECT sealed FROM reference_faces WHERE person_id=?", (person_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return None if row is None else bytes(row[0])
+
 
 class SqliteAuditLog:
     def __init__(self, db: Database) -> None:
