@@ -118,9 +118,10 @@ def generate(
 
 
 def _plant(rng: random.Random, f: ProvinceFile) -> None:
-    base = len(f.members)
+    good = len(f.members)
+    base = good
     for k, (column, value, code) in enumerate(BAD_ROWS):
-        row = dict(_member(rng, f.cells[k], 900_000 + k, set()))
+        row = dict(_member(rng, f.cells[k % len(f.cells)], 900_000 + k, set()))
         if code == "official_date_required":
             row["status"] = "chính thức"
         row[column] = value
@@ -128,12 +129,12 @@ def _plant(rng: random.Random, f: ProvinceFile) -> None:
         f.planted.add((base + k + 2, code))
     base = len(f.members)
     for k in range(3):  # a card number that an earlier row holds
-        row = dict(_member(rng, f.cells[-1 - k], 950_000 + k, set()))
-        row["card_number"] = f.members[k * 31]["card_number"]
+        row = dict(_member(rng, f.cells[-1 - k % len(f.cells)], 950_000 + k, set()))
+        row["card_number"] = f.members[k * 31 % good]["card_number"]
         f.members.append(row)
         f.planted.add((base + k + 2, "duplicate_card_number"))
     for k in range(2):  # the same person again, without a card number
-        original = f.members[100 + k * 37]
+        original = f.members[(100 + k * 37) % good]
         row = {**original, "card_number": None, "phone": None}
         f.members.append(row)
         f.planted.add((base + 3 + k + 2, "likely_duplicate"))
