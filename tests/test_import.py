@@ -401,3 +401,36 @@ def test_portraits_become_sealed_reference_faces(
     # the photo itself is nowhere under the data dir
     blobs = b"".join(p.read_bytes() for p in server.data_dir.rglob("*") if p.is_file())
     assert obama[len(obama) // 2 : len(obama) // 2 + 256] not in blobs
+
+
+def test_a_bad_request_is_told_as_such(server: ServerProcess) -> None:
+    """Errors of the request itself are 400/413 with a code, never an authentication failure."""
+    token = server.token("province_admin")
+    body, boundary = _multipart({"other": ("x.txt", b"x", "text/plain")})
+    request = urllib.request.Request(
+        f"{server.http}/api/imports",
+        data=body,
+        method="POST",
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+        },
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 400
+    assert json.loads(refused.value.read())["error"]["code"] == "missing_file"
+    for body, status, code in (
+        (b"{not json", 400, "bad_request"),
+        (b"[" * 20_000, 413, "too_large"),
+    ):
+        request = urllib.request.Request(
+            f"{server.http}/api/units",
+            data=body,
+            method="POST",
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        assert refused.value.code == status
+        assert json.loads(refused.value.read())["error"]["code"] == code

@@ -22,7 +22,7 @@ from syncd.enrolment.service import Attempt, Enrolment
 from syncd.web.bodies import iso
 from syncd.web.errors import error_response
 
-MultiPartParser.spool_max_size = MAX_UPLOAD_BYTES + 1
+MultiPartParser.spool_max_size = max(MultiPartParser.spool_max_size, MAX_UPLOAD_BYTES + 1)
 MAX_REQUEST_BYTES = 2 * MAX_UPLOAD_BYTES + 64 * 1024
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartParser
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -31,7 +32,10 @@ from syncd.importer.service import Importer, Report
 from syncd.web.errors import status_for
 
 log = logging.getLogger("syncd.import")
-MAX_JOBS = 100  # finished jobs kept per process; the oldest go first
+MAX_JOBS = 100
+MAX_REQUEST_BYTES = (
+    2 * MAX_FILE_BYTES + 64 * 1024
+)  # a workbook and a portraits ZIP  # finished jobs kept per process; the oldest go first
 
 
 @dataclass
@@ -88,18 +92,30 @@ def _flag(request: Request, name: str) -> bool:
     return request.query_params.get(name, "0").lower() in ("1", "true", "yes")
 
 
+# Uploads stay in memory (portraits are photos: never spooled to a temporary file); the
+# request size cap bounds that memory.
+MultiPartParser.spool_max_size = max(MultiPartParser.spool_max_size, MAX_FILE_BYTES + 1)
+
+
 async def _upload(form: Any, name: str) -> bytes | None:
     item = form.get(name)
     if not isinstance(item, UploadFile):
         return None
     data = await item.read(MAX_FILE_BYTES + 1)
     await item.close()
+    if len(data) > MAX_FILE_BYTES:
+        raise invalid(
+            "import_too_large",
+            "Tệp nhập quá lớn.",
+            "Import file too large.",
+            f"{name}: max {MAX_FILE_BYTES // 2**20} MB",
+        )
     return data
 
 
 async def _sheets(request: Request) -> tuple[Sheets, bytes | None]:
     length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > 2 * MAX_FILE_BYTES:
+    if length is not None and length.isdigit() and int(length) > MAX_REQUEST_BYTES:
         raise invalid("request_too_large", "Yêu cầu quá lớn.", "Request too large.")
     form = await request.form(max_files=4, max_fields=4)
     sheets = Sheets()
