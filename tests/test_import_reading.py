@@ -55,3 +55,20 @@ def test_a_file_that_is_neither_is_refused_with_a_code() -> None:
     with pytest.raises(ValidationError) as refused:
         read_file(b"PK\x03\x04 a broken workbook", "x.xlsx")
     assert refused.value.code == "bad_import_file"
+
+
+def test_likely_duplicates_ignore_case_spacing_and_diacritics() -> None:
+    rows = (
+        "cell,full_name,birth_date,status\n"
+        "c1,Nguyễn Văn Hùng,1970-01-01,dự bị\n"
+        "c1,nguyen  van hung,1970-01-01,dự bị\n"  # typed without diacritics: same person
+        "c1,Nguyễn Văn Hưng,1971-02-02,dự bị\n"  # another name, another birth date
+        "c1,NGUYỄN VĂN HƯNG,,dự bị\n"  # the same name, no birth date: likely the same
+        "c1,Nguyen Van Hung,1980-05-05,dự bị\n"  # loose match but another birth date
+    ).encode()
+    checked = check(read_csv(rows), UNITS, lambda level, p: True, lambda c: True, {})
+    assert [(p.row, p.code) for p in checked.problems] == [
+        (3, "likely_duplicate"),
+        (5, "likely_duplicate"),
+    ]
+    assert [m.row for m in checked.members] == [2, 4, 6]

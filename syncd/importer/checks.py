@@ -15,7 +15,6 @@ from typing import Any
 from conflict_rules.duplicates import likely_same_person
 from schema import roster as rs
 from schema.errors import ValidationError
-from schema.text import name_key
 from syncd.core.org import LEVELS, PARENT_LEVEL, Unit
 from syncd.importer import columns
 from syncd.importer.reading import Row, Sheets
@@ -433,13 +432,9 @@ def _duplicates(
                 repeated.add(m.row)
                 continue
             by_card[card] = m
-        key = name_key(m.fields["full_name"])
+        key = columns.loose(m.fields["full_name"])
         same = next(
-            (
-                o
-                for o in by_name[key]
-                if likely_same_person(o.fields, m.fields) and not _different_cards(o, m)
-            ),
+            (o for o in by_name[key] if _same_person(o, m) and not _different_cards(o, m)),
             None,
         )
         if same is not None:
@@ -458,6 +453,17 @@ def _duplicates(
             continue
         by_name[key].append(m)
     return repeated
+
+
+def _same_person(a: MemberRow, b: MemberRow) -> bool:
+    """The conflict rules' matching (same name as compared for duplicates, same or a missing
+    birth date); and, for names that differ only in diacritics (a file typed without them, as
+    older systems did), the same birth date on both: "Hùng" and "Hưng" are different names, so
+    without a date to back it the bare letters are not enough."""
+    if likely_same_person(a.fields, b.fields):
+        return True
+    born_a, born_b = a.fields.get("birth_date"), b.fields.get("birth_date")
+    return bool(born_a) and born_a == born_b
 
 
 def _different_cards(a: MemberRow, b: MemberRow) -> bool:
