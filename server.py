@@ -71,6 +71,18 @@ def main(argv: list[str] | None = None) -> None:
         help="enrolment attempts allowed per client address per hour",
     )
     parser.add_argument(
+        "--attachment-max-bytes",
+        type=int,
+        default=Limits.max_attachment_bytes,
+        help="largest attachment file accepted (bytes)",
+    )
+    parser.add_argument(
+        "--attachment-cell-day-bytes",
+        type=int,
+        default=Limits.attachment_bytes_per_cell_day,
+        help="attachment bytes one cell may upload per UTC day",
+    )
+    parser.add_argument(
         "--no-face-warmup",
         action="store_true",
         help="start the dlib workers on the first enrolment instead of at start-up",
@@ -85,6 +97,8 @@ def main(argv: list[str] | None = None) -> None:
         token_ttl_s=args.token_ttl,
         enrol_per_card_burst=args.enrol_per_card,
         enrol_per_client_burst=args.enrol_per_client,
+        max_attachment_bytes=args.attachment_max_bytes,
+        attachment_bytes_per_cell_day=args.attachment_cell_day_bytes,
     )
     app = create_app(
         args.data_dir, limits=limits, demo=args.demo, face_warmup=not args.no_face_warmup

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import inspect
 import json
 import secrets
@@ -60,6 +61,7 @@ class SyncStatus:
     pending_changes: int  # local changes the server has not acknowledged yet
     last_successful_sync: str | None  # device clock, ISO 8601: for people, never for ordering
     last_error: str | None
+    pending_attachments: int = 0  # files added here that the server does not have yet
 
 
 def _replayable(method: Callable[..., T]) -> Callable[..., T]:
@@ -351,6 +353,7 @@ class Handbook:
             pending_changes=self.pending_changes(),
             last_successful_sync=self.store.get_meta("last_successful_sync"),
             last_error=self.last_error,
+            pending_attachments=len(self.attachments_to_upload()),
         )
 
     # ---- conflicts (conflict_rules/) -------------------------------------------------------
@@ -514,9 +517,85 @@ class Handbook:
     def add_resolution(self, cell_id: str, meeting_id: str, **fields: Any) -> None:
         self._write(cell_id, "meetings", lambda doc: mt.add_resolution(doc, meeting_id, **fields))
 
+    def add_attachment(
+        self,
+        cell_id: str,
+        meeting_id: str,
+        source: bytes | str | Path | None = None,
+        *,
+        name: str | None = None,
+        **fields: Any,
+    ) -> mt.Attachment:
+        """Attach a photo or PDF (a path or its bytes) to a meeting.
+
+        Location and identifying metadata are removed first (``client_sdk.media_privacy``), so
+        the recorded hash names exactly the bytes that will be stored anywhere. The bytes stay in
+        this device's store until the server has them (``Syncer`` uploads them after the
+        documents sync). Without ``source`` only the record is written, as before the bytes
+        travelled (``sha256``, ``name``, ``mime_type``, ``size``)."""
+        if source is None:
+            return self.record_attachment(cell_id, meeting_id, name=name or "", **fields)
+        if isinstance(source, bytes):
+            data, default_name = source, "attachment"
+        else:
+            data, default_name = Path(source).read_bytes(), Path(source).name
+        from client_sdk.media_privacy import clean  # Pillow only where photos are attached
+
+        cleaned = clean(data)
+        sha256 = hashlib.sha256(cleaned.data).hexdigest()
+        new = self.store.put_blob(sha256, cell_id, cleaned.media_type, cleaned.data, "to_upload")
+        try:
+            return self.record_attachment(
+                cell_id,
+                meeting_id,
+                sha256=sha256,
+                name=name or default_name,
+                mime_type=cleaned.media_type,
+                size=len(cleaned.data),
+            )
+        except SotayError:
+            if new:
+                self.store.drop_blob(sha256)
+            raise
+
     @_replayable
-    def add_attachment(self, cell_id: str, meeting_id: str, **fields: Any) -> None:
-        self._write(cell_id, "meetings", lambda doc: mt.add_attachment(doc, meeting_id, **fields))
+    def record_attachment(
+        self, cell_id: str, meeting_id: str, *, sha256: str, name: str, mime_type: str, size: int
+    ) -> mt.Attachment:
+        """The meeting's record of a file (hash, name, type, size); the bytes travel apart."""
+        self._write(
+            cell_id,
+            "meetings",
+            lambda doc: mt.add_attachment(
+                doc, meeting_id, sha256=sha256, name=name, mime_type=mime_type, size=size
+            ),
+        )
+        return mt.Attachment(sha256, name, mime_type, size)
+
+    def attachment_bytes(self, sha256: str) -> bytes | None:
+        """The file's bytes if this device has them whole (added here, or fetched)."""
+        found = self.store.blob(sha256)
+        return found[0] if found is not None and found[1] else None
+
+    def attachments_to_upload(self) -> list[tuple[str, str, int]]:
+        """(sha256, cell_id, size) of files added here that the server does not have yet."""
+        return self.store.blobs_in_state("to_upload")
+
+    def attachments_missing(self) -> list[tuple[str, str, int]]:
+        """(cell_id, sha256, size) referenced by a carried meeting whose bytes are not here."""
+        states = self.store.blob_states()
+        missing = []
+        for cell_id, docs in self.cells().items():
+            doc_id = docs.get("meetings")
+            if doc_id is None or not self.document(doc_id).get_heads():
+                continue
+            for meeting in mt.meetings(self.document(doc_id)).values():
+                for attachment in meeting.attachments:
+                    found = self.store.blob(attachment.sha256)
+                    refused = states.get(attachment.sha256, "").startswith("refused")
+                    if (found is None or not found[1]) and not refused:
+                        missing.append((cell_id, attachment.sha256, attachment.size))
+        return missing
 
     # ---- tasks -----------------------------------------------------------------------------
 

@@ -29,6 +29,14 @@ CREATE TABLE IF NOT EXISTS chunks (
     data        BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks(document_id, seq);
+CREATE TABLE IF NOT EXISTS blobs (
+    sha256      TEXT PRIMARY KEY,
+    cell_id     TEXT NOT NULL,
+    media_type  TEXT NOT NULL,
+    data        BLOB NOT NULL,
+    state       TEXT NOT NULL,         -- 'to_upload' | 'uploaded' | 'fetched' | 'refused:<code>'
+    partial     INTEGER NOT NULL DEFAULT 0  -- 1 while a download is under way (data = so far)
+);
 CREATE TABLE IF NOT EXISTS pending_ops (
     seq          INTEGER PRIMARY KEY AUTOINCREMENT,
     document_id  TEXT NOT NULL,
@@ -149,6 +157,55 @@ class LocalStore:
         self.db.execute(
             "UPDATE documents SET acked_heads=? WHERE document_id=?", (_pack(heads), document_id)
         )
+
+    # ---- attachment bytes ------------------------------------------------------------------
+
+    def put_blob(self, sha256: str, cell_id: str, media_type: str, data: bytes, state: str) -> bool:
+        """Keep a file's bytes (durable on return); False if they were already here whole."""
+        row = self.db.execute("SELECT partial FROM blobs WHERE sha256=?", (sha256,)).fetchone()
+        if row is not None and not row[0]:
+            return False
+        self.db.execute(
+            "INSERT INTO blobs(sha256, cell_id, media_type, data, state, partial) "
+            "VALUES(?, ?, ?, ?, ?, 0) ON CONFLICT(sha256) DO UPDATE SET data=excluded.data, "
+            "state=excluded.state, partial=0",
+            (sha256, cell_id, media_type, data, state),
+        )
+        return True
+
+    def keep_partial(self, sha256: str, cell_id: str, data: bytes) -> None:
+        self.db.execute(
+            "INSERT INTO blobs(sha256, cell_id, media_type, data, state, partial) "
+            "VALUES(?, ?, '', ?, 'fetching', 1) ON CONFLICT(sha256) DO UPDATE SET "
+            "data=excluded.data WHERE partial=1",
+            (sha256, cell_id, data),
+        )
+
+    def blob(self, sha256: str) -> tuple[bytes, bool] | None:
+        """(bytes, complete) or None."""
+        row = self.db.execute(
+            "SELECT data, partial FROM blobs WHERE sha256=?", (sha256,)
+        ).fetchone()
+        return None if row is None else (bytes(row[0]), not row[1])
+
+    def drop_blob(self, sha256: str) -> None:
+        self.db.execute("DELETE FROM blobs WHERE sha256=?", (sha256,))
+
+    def blobs_in_state(self, state: str) -> list[tuple[str, str, int]]:
+        """(sha256, cell_id, size) of whole blobs in ``state``."""
+        rows = self.db.execute(
+            "SELECT sha256, cell_id, length(data) FROM blobs WHERE state=? AND partial=0 "
+            "ORDER BY rowid",
+            (state,),
+        ).fetchall()
+        return [(str(a), str(b), int(c)) for a, b, c in rows]
+
+    def set_blob_state(self, sha256: str, state: str) -> None:
+        self.db.execute("UPDATE blobs SET state=? WHERE sha256=?", (state, sha256))
+
+    def blob_states(self) -> dict[str, str]:
+        rows = self.db.execute("SELECT sha256, state FROM blobs").fetchall()
+        return {str(a): str(b) for a, b in rows}
 
     # ---- writes the server has not acknowledged (replayed after a refusal) ------------------
 

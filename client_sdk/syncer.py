@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -21,6 +22,15 @@ from client_sdk.backoff import Backoff
 from client_sdk.connection import SyncConnection
 from client_sdk.handbook import ChangeEvent, Handbook, Refusal
 from client_sdk.identity import ServerRefused, fetch_token, http_json
+from client_sdk.transfer import (
+    CHUNK_BYTES,
+    FINAL_UPLOAD_CODES,
+    BlobClient,
+    LinkLost,
+    Progress,
+    download,
+    upload,
+)
 from schema.access import REJECTION_NOTICE
 from schema.errors import invalid
 
@@ -42,7 +52,25 @@ def ws_url(server: str) -> str:
 
 
 class Syncer:
-    def __init__(self, handbook: Handbook, server: str, backoff: Backoff | None = None) -> None:
+    """``fetch_attachments``: "eager" downloads every file a synced meeting references into the
+    device's store; "on_demand" (the default) waits for ``fetch_attachment``. ``progress(sha256,
+    done, total)`` follows every transfer."""
+
+    def __init__(
+        self,
+        handbook: Handbook,
+        server: str,
+        backoff: Backoff | None = None,
+        fetch_attachments: str = "on_demand",
+        progress: Callable[[str, int, int], None] | None = None,
+        chunk_bytes: int = CHUNK_BYTES,
+    ) -> None:
+        if fetch_attachments not in ("eager", "on_demand"):
+            raise ValueError("fetch_attachments is 'eager' or 'on_demand'")
+        self.fetch_attachments = fetch_attachments
+        self.progress = progress
+        self.chunk_bytes = chunk_bytes
+        self._transfers: asyncio.Task[bool] | None = None
         self.handbook = handbook
         self.server = server
         self.url = ws_url(server)
@@ -70,6 +98,9 @@ class Syncer:
 
     async def _session_url(self, timeout: float) -> str:
         """The websocket URL with a token that has at least a minute left."""
+        return f"{self.url}?{urlencode({'token': await self._current_token(timeout)})}"
+
+    async def _current_token(self, timeout: float) -> str:
         identity = self.handbook.identity
         if identity is None:
             raise invalid(
@@ -81,7 +112,7 @@ class Syncer:
         if self._token is None or (self._token[1] - now).total_seconds() < 60:
             self._token = await fetch_token(http_url(self.server), identity, timeout)
             await self._refresh_access(self._token[0], timeout)
-        return f"{self.url}?{urlencode({'token': self._token[0]})}"
+        return self._token[0]
 
     async def _refresh_access(self, token: str, timeout: float) -> None:
         """Our roles per cell, so local edits are checked by the same rules as the server's."""
@@ -163,7 +194,7 @@ class Syncer:
                             self.handbook.last_error = "refused: " + ", ".join(sorted(self.refused))
                             return False
                         self._mark_success()
-                        return True
+                        return await self.transfer_attachments(max(0.0, deadline - loop.time()))
                     self.handbook.last_error = "connection lost during sync"
                 finally:
                     await conn.close()
@@ -216,8 +247,127 @@ class Syncer:
                 synced = self._all_in_sync(conn)
                 if synced and not was_synced:
                     self._mark_success()
+                if (
+                    synced
+                    and (self._transfers is None or self._transfers.done())
+                    and (
+                        self.handbook.attachments_to_upload()
+                        or (
+                            self.fetch_attachments == "eager"
+                            and self.handbook.attachments_missing()
+                        )
+                    )
+                ):
+                    self._transfers = asyncio.ensure_future(self.transfer_attachments(300.0))
                 was_synced = synced
         finally:
             unsubscribe()
             for task in pushes:
                 task.cancel()
+            if self._transfers is not None:
+                self._transfers.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await self._transfers
+                self._transfers = None
+
+    # ---- attachment bytes (docs/attachments.md) -------------------------------------------
+
+    def _notify_progress(self, sha256: str) -> Progress | None:
+        if self.progress is None:
+            return None
+        report = self.progress
+        return lambda done, total: report(sha256, done, total)
+
+    async def _blob_client(self, timeout: float) -> BlobClient:
+        return BlobClient(http_url(self.server), await self._current_token(min(timeout, 10.0)))
+
+    async def transfer_attachments(self, timeout: float = 300.0) -> bool:
+        """Send the files added here (after their meetings synced, so the server can tell who
+        may fetch them), then fetch referenced ones if eager. Cuts are retried with the same
+        backoff as sessions, resuming where the server stopped. True when nothing is left."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        backoff = Backoff(self.backoff.base_s, self.backoff.cap_s, rng=self.backoff.rng)
+        while True:
+            work = [("up", cell, sha) for sha, cell, _ in self.handbook.attachments_to_upload()]
+            if self.fetch_attachments == "eager":
+                work += [
+                    ("down", cell, sha) for cell, sha, _ in self.handbook.attachments_missing()
+                ]
+            if not work:
+                return True
+            try:
+                for direction, cell_id, sha in work:
+                    if direction == "up":
+                        await self._upload_one(cell_id, sha, deadline - loop.time())
+                    else:
+                        await self.fetch_attachment(cell_id, sha, deadline - loop.time())
+                backoff.reset()
+            except (LinkLost, OSError, TimeoutError) as exc:
+                self.handbook.last_error = f"attachment transfer: {exc}"
+            except ServerRefused as exc:
+                self.handbook.last_error = f"{exc.code}: {exc.message_en}"
+                if exc.is_final or exc.code == "quota_exceeded":
+                    return False  # not before tomorrow, or not with this device
+            delay = backoff.next_delay()
+            if loop.time() + delay >= deadline:
+                return not self.handbook.attachments_to_upload()
+            await asyncio.sleep(delay)
+
+    async def _upload_one(self, cell_id: str, sha256: str, timeout: float) -> None:
+        found = self.handbook.store.blob(sha256)
+        if found is None:
+            return
+        client = await self._blob_client(timeout)
+        try:
+            await upload(
+                client, cell_id, sha256, found[0], self._notify_progress(sha256), self.chunk_bytes
+            )
+        except ServerRefused as exc:
+            if exc.code in FINAL_UPLOAD_CODES:
+                # Sending these bytes again cannot help: say so where the secretary looks.
+                self.handbook.store.set_blob_state(sha256, f"refused:{exc.code}")
+                self.handbook.last_error = f"attachment {sha256[:12]} refused: {exc.code}"
+                return
+            raise
+        self.handbook.store.set_blob_state(sha256, "uploaded")
+        log.info("attachment %s uploaded (%d bytes)", sha256[:12], len(found[0]))
+
+    async def fetch_attachment(
+        self, cell_id: str, sha256: str, timeout: float = 300.0, variant: str | None = None
+    ) -> bytes:
+        """The file's bytes: from the device's store, else downloaded (resuming a cut download)
+        and kept. ``variant`` ("display", "thumbnail") fetches a derived JPEG, not kept."""
+        found = self.handbook.store.blob(sha256)
+        if variant is None and found is not None and found[1]:
+            return found[0]
+        client = await self._blob_client(timeout)
+        if variant is not None:
+            data, _ = await asyncio.to_thread(client.get_range, cell_id, sha256, 0, 0, variant)
+            return data
+        have = found[0] if found is not None else b""
+        data = await download(
+            client,
+            cell_id,
+            sha256,
+            have,
+            lambda part: self.handbook.store.keep_partial(sha256, cell_id, part),
+            self._notify_progress(sha256),
+            self.chunk_bytes,
+        )
+        from hashlib import sha256 as digest
+
+        if digest(data).hexdigest() != sha256:
+            self.handbook.store.drop_blob(sha256)
+            raise LinkLost("downloaded bytes do not match the hash; fetching again")
+        media_type = next(
+            (
+                a.mime_type
+                for m in self.handbook.meetings(cell_id).values()
+                for a in m.attachments
+                if a.sha256 == sha256
+            ),
+            "",
+        )
+        self.handbook.store.put_blob(sha256, cell_id, media_type, data, "fetched")
+        return data

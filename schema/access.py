@@ -265,3 +265,15 @@ def _member_may(
         "Only the cell secretary or deputy may change this.",
         path,
     )
+
+
+def check_attach(actor: Actor) -> Verdict:
+    """May ``actor`` send the bytes of a cell's meeting attachments? Whoever may add an attachment
+    to the cell's meetings document: its secretary or deputy (members do not write meetings)."""
+    if actor.roles & CELL_WRITERS:
+        return ALLOW
+    return _refuse(
+        "attach_secretary_only",
+        "Chỉ bí thư hoặc phó bí thư chi bộ được gửi tệp đính kèm của buổi sinh hoạt.",
+        "Only the cell secretary or deputy may upload meeting attachments.",
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from automerge.core import Document, ObjType
+from automerge.core import ROOT, Document, ObjType
 
 from schema import fields as f
 from schema.automerge_io import append_map, container, get_obj, new_list, plain, put
@@ -20,6 +20,8 @@ ATTENDANCE = ("present", "excused", "absent")
 MAX_AGENDA = 2_000
 MAX_MINUTES = 200_000
 MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
+# What phones and office machines produce for minutes and resolutions (see schema.media).
+ATTACHMENT_TYPES = ("image/jpeg", "image/png", "image/heic", "image/heif", "application/pdf")
 
 
 @dataclass(frozen=True)
@@ -191,11 +193,24 @@ def add_attachment(
     assert attachments is not None
     record = {
         "name": f.text(name, "name", max_len=200),
-        "mime_type": f.choice(
-            mime_type, "mime_type", ("image/jpeg", "image/png", "application/pdf"), "bad_mime"
-        ),
+        "mime_type": f.choice(mime_type, "mime_type", ATTACHMENT_TYPES, "bad_mime"),
         "size": f.positive_int(size, "size", maximum=MAX_ATTACHMENT_BYTES),
     }
     key = f.content_hash(sha256)
     with doc.transaction() as tx:
         put(tx, attachments, key, record)
+
+
+def attachment_hashes(doc: Document) -> set[str]:
+    """Every content hash any meeting of ``doc`` references: who may download a blob, and
+    which blobs retention must keep. Walks only the attachment maps (not minutes text)."""
+    found: set[str] = set()
+    parent = get_obj(doc, ROOT, "meetings")
+    if parent is None:
+        return found
+    for meeting_id in doc.keys(parent):
+        meeting_obj = get_obj(doc, parent, meeting_id)
+        attachments = None if meeting_obj is None else get_obj(doc, meeting_obj, "attachments")
+        if attachments is not None:
+            found.update(doc.keys(attachments))
+    return found

@@ -6,6 +6,7 @@ with a key made by ``sotay keygen`` and registered at the secretary's desk (``PO
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -349,3 +350,45 @@ def test_sync_on_a_revoked_device_fails_at_once(
     assert done.returncode == 1, done.stderr
     assert "[unknown_device]" in done.stderr
     assert time.monotonic() - started < 10
+
+
+def test_attach_a_photo_offline_then_sync_and_fetch_it_elsewhere(
+    server: list[ServerProcess], tmp_path: Path
+) -> None:
+    from tests.harness.photos import location_of, photo
+
+    srv = server[0]
+    cell = srv.demo_manifest()["cells"][0]["unit_id"]
+    dev_a, dev_b = tmp_path / "a.sqlite3", tmp_path / "b.sqlite3"
+    for device, role in ((dev_a, "cell_secretary"), (dev_b, "cell_deputy")):
+        device_id, key, _ = key_file(srv, tmp_path, role, cell)
+        ok(
+            cli(
+                device, "init", "--server", srv.http, "--cell", cell, *identity_args(device_id, key)
+            )
+        )
+    meeting = as_json(cli(dev_a, "meeting", "list", "--json"))["meetings"][-1]["meeting_id"]
+    picture = tmp_path / "IMG_0042.HEIC"
+    picture.write_bytes(photo("HEIF", 960, 720))  # over 256 KiB: a "long" transfer
+    missing = cli(dev_a, "meeting", "attach", meeting, str(tmp_path / "nope.jpg"))
+    assert missing.returncode == 1 and "cannot_read_file" in missing.stderr + missing.stdout
+    attached = as_json(cli(dev_a, "--json", "meeting", "attach", meeting, str(picture)))
+    assert attached["name"] == "IMG_0042.HEIC" and attached["mime_type"] == "image/heic"
+    assert as_json(cli(dev_a, "status", "--json"))["pending_attachments"] == 1
+    shown = ok(cli(dev_a, "meeting", "show", meeting)).stdout
+    assert attached["sha256"][:12] in shown and "IMG_0042.HEIC" in shown
+
+    synced = ok(cli(dev_a, "sync"))
+    assert "Tệp chưa gửi / Pending attachments: 0" in synced.stdout
+    assert "100%" in synced.stderr  # the progress bar of a long transfer (not a terminal here)
+    ok(cli(dev_b, "sync"))
+    out = tmp_path / "from-b.heic"
+    fetched = as_json(
+        cli(
+            dev_b, "--json", "meeting", "fetch", meeting, attached["sha256"][:10], "--out", str(out)
+        )
+    )
+    assert fetched["path"] == str(out)
+    data = out.read_bytes()
+    assert hashlib.sha256(data).hexdigest() == attached["sha256"]
+    assert location_of(data) == {}

@@ -142,6 +142,7 @@ def cmd_status(ctx: Context) -> int:
         "device_id": hb.store.get_meta("device_id"),
         "server": hb.store.get_meta("server"),
         "pending_changes": st["pending_changes"],
+        "pending_attachments": st["pending_attachments"],
         "last_successful_sync": st["last_successful_sync"],
         "cells": cells,
     }
@@ -151,6 +152,7 @@ def cmd_status(ctx: Context) -> int:
         f"Mã thiết bị / Device id: {data['device_id'] or '-'}",
         f"Máy chủ / Server: {data['server'] or '-'}",
         f"Thay đổi chưa gửi / Pending changes: {data['pending_changes']}",
+        f"Tệp chưa gửi / Pending attachments: {data['pending_attachments']}",
         "Lần đồng bộ gần nhất / Last successful sync: "
         + (data["last_successful_sync"] or "chưa có / never"),
         f"Chi bộ mang theo / Cells carried: {len(cells)}",

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 from client_sdk.cli.context import Context
+from client_sdk.cli.device_key import no_identity
 from client_sdk.cli.display import coded, who
-from client_sdk.cli.errors import EXIT_OK, CliError
+from client_sdk.cli.errors import EXIT_NOT_SYNCED, EXIT_OK, CliError
 from client_sdk.cli.output import jsonable
+from client_sdk.cli.progress import ProgressBar
+from client_sdk.cli.server import device_server
+from client_sdk.syncer import Syncer
+from client_sdk.transfer import LinkLost
 from schema import labels
 from schema import meetings as mt
 
@@ -21,6 +29,9 @@ def _meeting_lines(m: mt.Meeting, names: dict[str, str]) -> list[str]:
     lines.append("  Nghị quyết / Resolutions:")
     for r in m.resolutions:
         lines.append(f"    {r.number or '-'}  {r.title}  ({r.studied_date or '-'})")
+    lines.append("  Tệp đính kèm / Attachments:")
+    for x in m.attachments:
+        lines.append(f"    {x.sha256[:12]}  {x.name}  {x.mime_type}  {x.size // 1024} KB")
     lines.append("  Biên bản / Minutes:")
     lines += [f"    {line}" for line in m.minutes.splitlines()]
     return lines
@@ -103,5 +114,74 @@ def cmd_meeting_resolution(ctx: Context) -> int:
     ctx.out.emit(
         {"meeting_id": a.meeting_id, "resolutions": [jsonable(r) for r in m.resolutions]},
         [f"Đã thêm nghị quyết / Resolution added to {a.meeting_id}: {a.title}"],
+    )
+    return EXIT_OK
+
+
+def cmd_meeting_attach(ctx: Context) -> int:
+    """Offline: the file is cleaned of its location, kept on the device and recorded in the
+    meeting; ``sotay sync`` sends the bytes after the meeting."""
+    a = ctx.args
+    cell = ctx.cell()
+    _meeting(ctx, cell, a.meeting_id)
+    try:
+        data = Path(a.file).read_bytes()
+    except OSError as exc:
+        raise CliError(
+            "cannot_read_file", "Không đọc được tệp.", "Cannot read the file.", str(exc)
+        ) from exc
+    record = ctx.handbook().add_attachment(
+        cell, a.meeting_id, data, name=a.name or Path(a.file).name
+    )
+    ctx.out.emit(
+        {"meeting_id": a.meeting_id, **jsonable(record)},
+        [
+            f"Đã đính kèm / Attached to {a.meeting_id}: {record.name} ({record.mime_type}, "
+            f"{record.size // 1024} KB, {record.sha256[:12]})",
+            "  Vị trí GPS và thông tin máy đã được xoá / Location and phone details removed.",
+            "  Tệp sẽ được gửi ở lần đồng bộ tới / The file is sent at the next sync.",
+        ],
+    )
+    return EXIT_OK
+
+
+def cmd_meeting_fetch(ctx: Context) -> int:
+    """Save an attachment to a file: from the device if it has the bytes, else downloaded."""
+    a = ctx.args
+    cell = ctx.cell()
+    meeting = _meeting(ctx, cell, a.meeting_id)
+    matches = [x for x in meeting.attachments if x.sha256.startswith(a.attachment)]
+    if len(matches) != 1:
+        raise CliError(
+            "unknown_attachment",
+            "Không có (hoặc có nhiều) tệp đính kèm khớp mã này.",
+            "No attachment (or more than one) matches that hash.",
+            a.attachment,
+        )
+    record = matches[0]
+    hb = ctx.handbook()
+    data = hb.attachment_bytes(record.sha256)
+    if data is None:
+        server = device_server(ctx, a.server)
+        if hb.identity is None:
+            raise no_identity()
+        syncer = Syncer(hb, server, progress=ProgressBar(enabled=not ctx.out.as_json))
+        try:
+            data = asyncio.run(
+                asyncio.wait_for(syncer.fetch_attachment(cell, record.sha256, a.timeout), a.timeout)
+            )
+        except (TimeoutError, LinkLost, OSError) as exc:
+            raise CliError(
+                "not_fetched",
+                "Chưa tải được tệp (mất mạng?); phần đã nhận được giữ lại, hãy thử lại.",
+                "Could not fetch the file (no signal?); what arrived is kept, try again.",
+                str(exc),
+                exit_code=EXIT_NOT_SYNCED,
+            ) from exc
+    out = Path(a.out or record.name)
+    out.write_bytes(data)
+    ctx.out.emit(
+        {"meeting_id": a.meeting_id, "path": str(out), **jsonable(record)},
+        [f"Đã lưu / Saved {record.name} -> {out} ({len(data) // 1024} KB)"],
     )
     return EXIT_OK

@@ -14,6 +14,7 @@ from typing import Any
 from client_sdk.cli.context import Context
 from client_sdk.cli.device_key import no_identity
 from client_sdk.cli.errors import EXIT_NOT_SYNCED, EXIT_OK, EXIT_REFUSED
+from client_sdk.cli.progress import ProgressBar
 from client_sdk.cli.server import device_server
 from client_sdk.handbook import Handbook
 from client_sdk.syncer import Syncer
@@ -25,6 +26,7 @@ def status_data(hb: Handbook) -> dict[str, Any]:
         "pending_changes": st.pending_changes,
         "last_successful_sync": st.last_successful_sync,
         "last_error": st.last_error,
+        "pending_attachments": st.pending_attachments,
     }
 
 
@@ -37,7 +39,8 @@ def run_sync(
 ) -> int:
     """One sync; prints the outcome (after ``head`` / with ``extra``) and returns the exit code."""
     hb = ctx.handbook()
-    syncer = Syncer(hb, server)
+    # Attachment uploads follow the documents; on 2G they take minutes, so show them moving.
+    syncer = Syncer(hb, server, progress=ProgressBar(enabled=not ctx.out.as_json))
 
     async def attempt() -> bool:
         # sync_once keeps its own deadline; the outer bound also covers closing the socket.
@@ -69,6 +72,7 @@ def run_sync(
             *head,
             "Đã đồng bộ / Synced.",
             f"  Thay đổi chưa gửi / Pending changes: {data['pending_changes']}",
+            f"  Tệp chưa gửi / Pending attachments: {data['pending_attachments']}",
             f"  Lần đồng bộ gần nhất / Last sync: {data['last_successful_sync']}",
         ]
         ctx.out.emit(data, lines)

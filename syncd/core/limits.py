@@ -25,5 +25,14 @@ class Limits:
     # Enrolment attempts: per card number per 15 minutes, per client address per hour.
     enrol_per_card_burst: int = 5
     enrol_per_client_burst: int = 30
+    # Attachments (docs/attachments.md): one file (the schema's own limit), what one cell may send
+    # per UTC day, and the body of one upload request (a client sends smaller chunks on 2G).
+    max_attachment_bytes: int = 20 * 1024 * 1024
+    attachment_bytes_per_cell_day: int = 200 * 1024 * 1024
+    max_upload_request_bytes: int = 8 * 1024 * 1024
+    # A blob no meeting references is kept this long (its change may still be on its way), then
+    # collected; the collector runs this often.
+    attachment_grace_s: float = 7 * 24 * 3600
+    attachment_collect_interval_s: float = 3600
     # Lifetime of a device token (only checked at the websocket upgrade and on HTTP calls).
     token_ttl_s: float = 15 * 60

@@ -19,12 +19,14 @@ from syncd.enrolment.sealing import SecretBox
 from syncd.enrolment.service import Enrolment
 from syncd.importer.service import Importer
 from syncd.services.assembly import assemble
+from syncd.services.attachments import Attachments
 from syncd.services.demo import seed_demo
+from syncd.storage.blobs.files import FileBlobStore
 from syncd.storage.sqlite import DB_FILE, open_sqlite
 from syncd.storage.sqlite.lock import DataDirLock
 from syncd.web import admin_routes as admin_api
 from syncd.web import auth_routes as auth_api
-from syncd.web import enrol_routes, import_routes
+from syncd.web import blob_routes, enrol_routes, import_routes
 from syncd.web import read_routes as http_api
 from syncd.web.import_routes import ImportJobs
 from syncd.web.review_routes import conflicts as review_conflicts
@@ -39,6 +41,11 @@ ROUTES = [
     Route("/api/me", auth_api.authenticated(http_api.me)),
     Route("/api/documents/{document_id}", auth_api.authenticated(http_api.document_state)),
     Route("/api/cells/{cell_id}", auth_api.authenticated(http_api.cell_documents)),
+    Route(
+        "/api/cells/{cell_id}/blobs/{sha256}",
+        auth_api.authenticated(blob_routes.blob),
+        methods=["GET", "HEAD", "PATCH"],
+    ),
     Route("/api/review/conflicts", auth_api.authenticated(review_conflicts)),
     Route("/api/units", auth_api.authenticated(admin_api.list_units)),
     Route("/api/units", auth_api.authenticated(admin_api.create_unit), methods=["POST"]),
@@ -93,19 +100,26 @@ def create_app(
         )
         app.state.importer = Importer(registry, directory, hub, pool, app.state.enrolment.box)
         app.state.import_jobs = ImportJobs()
+        blobs = await FileBlobStore.open(data_dir / "blobs")
+        app.state.attachments = Attachments(
+            blobs, storage.documents, registry, directory, hub, limits
+        )
         if demo:
             await seed_demo(registry, directory, hub, data_dir)
         warming = asyncio.create_task(pool.warm()) if face_warmup else None
         upkeep = asyncio.create_task(hub.run_upkeep())
+        retention = asyncio.create_task(app.state.attachments.run_upkeep())
         try:
             yield
         finally:
             if warming is not None:
                 warming.cancel()
             await asyncio.to_thread(pool.close)
-            upkeep.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await upkeep
+            for task in (upkeep, retention):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await blobs.close()
             await hub.close()
             await storage.close()
             lock.release()

@@ -21,18 +21,29 @@ STATUS: dict[str, int] = {
     # what you may do
     "forbidden": 403,
     "face_mismatch": 403,
+    "attach_secretary_only": 403,
     # what exists (for you)
     "not_found": 404,
     "document_not_found": 404,
     "unknown_cell": 404,
     "unknown_card": 404,
+    "no_preview": 404,
+    # what state it is in
+    "offset_mismatch": 409,
+    "upload_conflict": 409,
+    "bad_range": 416,
     # how much
     "length_required": 411,
     "too_large": 413,
     "request_too_large": 413,
     "image_too_large": 413,
+    "unsupported_type": 415,
+    "corrupt_file": 422,
+    "gps_present": 422,
+    "hash_mismatch": 422,
     "rate_limited": 429,
     "too_many_challenges": 429,
+    "quota_exceeded": 429,
     # the server's side
     "busy": 503,
     "face_engine_error": 503,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from client_sdk.cli.meetings import (
+    cmd_meeting_attach,
     cmd_meeting_attend,
+    cmd_meeting_fetch,
     cmd_meeting_list,
     cmd_meeting_minutes,
     cmd_meeting_resolution,
@@ -72,3 +74,29 @@ def add_meeting_commands(commands: SubParsers, leaf: LeafAdder) -> None:
     p.add_argument("--title", required=True, metavar="TÊN", help="tên nghị quyết / title")
     p.add_argument("--number", metavar="SỐ", help="số hiệu, e.g. 01-NQ/ĐH / number")
     p.add_argument("--studied-date", metavar="YYYY-MM-DD", help="ngày học tập / date studied")
+    p = leaf(
+        group,
+        "attach",
+        "Đính kèm ảnh biên bản hoặc tệp PDF / Attach a photo of the minutes or a PDF",
+        cmd_meeting_attach,
+    )
+    p.add_argument(
+        "meeting_id", metavar="MEETING_ID", help="mã buổi sinh hoạt ('meeting list') / meeting id"
+    )
+    p.add_argument("file", metavar="TỆP", help="ảnh JPEG/PNG/HEIC hoặc PDF / photo or PDF file")
+    p.add_argument("--name", metavar="TÊN", help="tên hiển thị / display name")
+    p = leaf(
+        group,
+        "fetch",
+        "Tải một tệp đính kèm về máy / Save an attachment to a file",
+        cmd_meeting_fetch,
+    )
+    p.add_argument(
+        "meeting_id", metavar="MEETING_ID", help="mã buổi sinh hoạt ('meeting list') / meeting id"
+    )
+    p.add_argument(
+        "attachment", metavar="MÃ_BĂM", help="mã băm (đủ vài ký tự đầu) / hash or its start"
+    )
+    p.add_argument("--out", metavar="ĐƯỜNG_DẪN", help="nơi lưu / where to save")
+    p.add_argument("--server", metavar="URL", help="máy chủ / server (default: the stored one)")
+    p.add_argument("--timeout", type=float, default=600.0, help="giây / seconds")

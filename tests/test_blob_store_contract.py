@@ -1,0 +1,126 @@
+"""What every blob store adapter must do (``syncd.storage.blobs``): the filesystem adapter the
+server runs and the in-memory one, held to the same contract. A later S3 or PostgreSQL adapter
+joins the parametrisation."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from schema.errors import SotayError
+from syncd.storage.blobs import BlobStore
+from syncd.storage.blobs.files import FileBlobStore
+from syncd.storage.blobs.memory import MemoryBlobStore
+
+DATA = bytes(range(256)) * 40  # 10,240 bytes
+SHA = hashlib.sha256(DATA).hexdigest()
+
+
+@pytest.fixture(params=["files", "memory"])
+async def blobs(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[BlobStore]:
+    store: BlobStore
+    if request.param == "files":
+        store = await FileBlobStore.open(tmp_path / "blobs")
+    else:
+        store = MemoryBlobStore()
+    yield store
+    await store.close()
+
+
+async def _upload(blobs: BlobStore, unit: str = "c1", now: float = 100.0) -> None:
+    await blobs.begin_upload(SHA, len(DATA), unit, now)
+    offset = 0
+    for start in range(0, len(DATA), 3000):
+        offset = await blobs.append(SHA, offset, DATA[start : start + 3000])
+    await blobs.flush(SHA)
+
+
+async def test_an_upload_resumes_at_its_offset_and_refuses_any_other(blobs: BlobStore) -> None:
+    assert await blobs.upload(SHA) is None
+    started = await blobs.begin_upload(SHA, len(DATA), "c1", 100.0)
+    assert (started.offset, started.length, started.unit_id) == (0, len(DATA), "c1")
+    assert await blobs.append(SHA, 0, DATA[:4000]) == 4000
+    # Beginning again returns the upload as it is: that is how a client resumes.
+    again = await blobs.begin_upload(SHA, len(DATA), "c1", 200.0)
+    assert (again.offset, again.started_at) == (4000, 100.0)
+    for wrong in (0, 3999, 4001):
+        with pytest.raises(SotayError) as refused:
+            await blobs.append(SHA, wrong, DATA[wrong : wrong + 10])
+        assert refused.value.code == "offset_mismatch"
+        assert refused.value.detail == "4000"
+    with pytest.raises(SotayError):  # past the announced length
+        await blobs.append(SHA, 4000, DATA[4000:] + b"x")
+    await blobs.append(SHA, 4000, DATA[4000:])
+    assert await blobs.read_upload(SHA) == DATA
+    assert [u.sha256 for u in await blobs.uploads()] == [SHA]
+
+
+async def test_an_admitted_blob_reads_by_range_and_is_deleted_whole(blobs: BlobStore) -> None:
+    await _upload(blobs)
+    info = await blobs.admit(SHA, "image/jpeg", 150.0)
+    assert (info.size, info.media_type, info.created_at, info.started_at) == (
+        len(DATA),
+        "image/jpeg",
+        150.0,
+        100.0,
+    )
+    assert info.units == {"c1"}
+    assert await blobs.upload(SHA) is None
+    assert await blobs.read(SHA, 0, len(DATA)) == DATA
+    assert await blobs.read(SHA, 10, 20) == DATA[10:20]
+    await blobs.put_derived(SHA, "thumbnail", b"jpeg!")
+    assert await blobs.derived(SHA, "thumbnail") == b"jpeg!"
+    assert await blobs.derived(SHA, "display") is None
+    await blobs.delete(SHA)
+    assert await blobs.blob(SHA) is None
+    assert await blobs.derived(SHA, "thumbnail") is None
+    assert await blobs.blobs() == []
+
+
+async def test_the_same_bytes_from_a_second_cell_add_that_cell(blobs: BlobStore) -> None:
+    await _upload(blobs, "c1")
+    await blobs.admit(SHA, "image/png", 150.0)
+    await _upload(blobs, "c2", now=300.0)
+    info = await blobs.admit(SHA, "image/png", 350.0)
+    assert info.units == {"c1", "c2"}
+    assert info.created_at == 150.0  # the first admission stands
+    assert await blobs.upload(SHA) is None
+    await blobs.add_unit(SHA, "c3")
+    found = await blobs.blob(SHA)
+    assert found is not None and found.units == {"c1", "c2", "c3"}
+
+
+async def test_a_discarded_upload_leaves_nothing(blobs: BlobStore) -> None:
+    await _upload(blobs)
+    await blobs.discard_upload(SHA)
+    assert await blobs.upload(SHA) is None
+    assert await blobs.uploads() == []
+    assert await blobs.blob(SHA) is None
+
+
+async def test_files_survive_a_restart_with_the_offset_on_disk(tmp_path: Path) -> None:
+    root = tmp_path / "blobs"
+    store = await FileBlobStore.open(root)
+    await store.begin_upload(SHA, len(DATA), "c1", 100.0)
+    await store.append(SHA, 0, DATA[:5000])
+    await store.flush(SHA)
+    other = hashlib.sha256(b"x" * 10).hexdigest()
+    await store.begin_upload(other, 10, "c2", 100.0)
+    await store.append(other, 0, b"x" * 10)
+    await store.admit(other, "application/pdf", 120.0)
+    # A new process: everything is read back from the files.
+    reopened = await FileBlobStore.open(root)
+    upload = await reopened.upload(SHA)
+    assert upload is not None and (upload.offset, upload.length, upload.unit_id) == (
+        5000,
+        len(DATA),
+        "c1",
+    )
+    await reopened.append(SHA, 5000, DATA[5000:])
+    assert await reopened.read_upload(SHA) == DATA
+    blob = await reopened.blob(other)
+    assert blob is not None and (blob.media_type, blob.units) == ("application/pdf", {"c2"})
+    assert await reopened.read(other, 0, 10) == b"x" * 10
