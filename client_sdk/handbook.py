@@ -543,7 +543,8 @@ class Handbook:
 
         cleaned = clean(data)
         sha256 = hashlib.sha256(cleaned.data).hexdigest()
-        new = self.store.put_blob(sha256, cell_id, cleaned.media_type, cleaned.data, "to_upload")
+        new_bytes = self.store.put_blob(sha256, cleaned.media_type, cleaned.data)
+        owed = self.store.add_upload(sha256, cell_id)
         try:
             return self.record_attachment(
                 cell_id,
@@ -554,7 +555,9 @@ class Handbook:
                 size=len(cleaned.data),
             )
         except SotayError:
-            if new:
+            if owed:
+                self.store.drop_upload(sha256, cell_id)
+            if new_bytes:
                 self.store.drop_blob(sha256)
             raise
 
@@ -574,16 +577,14 @@ class Handbook:
 
     def attachment_bytes(self, sha256: str) -> bytes | None:
         """The file's bytes if this device has them whole (added here, or fetched)."""
-        found = self.store.blob(sha256)
-        return found[0] if found is not None and found[1] else None
+        return self.store.blob(sha256)
 
     def attachments_to_upload(self) -> list[tuple[str, str, int]]:
-        """(sha256, cell_id, size) of files added here that the server does not have yet."""
-        return self.store.blobs_in_state("to_upload")
+        """(sha256, cell_id, size) of files added here that the cell's server copy lacks."""
+        return self.store.uploads_in_state("to_upload")
 
     def attachments_missing(self) -> list[tuple[str, str, int]]:
         """(cell_id, sha256, size) referenced by a carried meeting whose bytes are not here."""
-        states = self.store.blob_states()
         missing = []
         for cell_id, docs in self.cells().items():
             doc_id = docs.get("meetings")
@@ -591,9 +592,7 @@ class Handbook:
                 continue
             for meeting in mt.meetings(self.document(doc_id)).values():
                 for attachment in meeting.attachments:
-                    found = self.store.blob(attachment.sha256)
-                    refused = states.get(attachment.sha256, "").startswith("refused")
-                    if (found is None or not found[1]) and not refused:
+                    if not self.store.has_blob(attachment.sha256):
                         missing.append((cell_id, attachment.sha256, attachment.size))
         return missing
 

@@ -29,13 +29,22 @@ CREATE TABLE IF NOT EXISTS chunks (
     data        BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks(document_id, seq);
-CREATE TABLE IF NOT EXISTS blobs (
+CREATE TABLE IF NOT EXISTS blobs (       -- whole attachment files: added here or fetched
     sha256      TEXT PRIMARY KEY,
-    cell_id     TEXT NOT NULL,
     media_type  TEXT NOT NULL,
+    data        BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS blob_uploads ( -- files this device owes a cell's server copy
+    sha256      TEXT NOT NULL,
+    cell_id     TEXT NOT NULL,
+    state       TEXT NOT NULL,            -- 'to_upload' | 'uploaded' | 'refused:<code>'
+    PRIMARY KEY (sha256, cell_id)
+);
+CREATE TABLE IF NOT EXISTS blob_parts (   -- a download under way, chunk by chunk
+    sha256      TEXT NOT NULL,
+    seq         INTEGER NOT NULL,
     data        BLOB NOT NULL,
-    state       TEXT NOT NULL,         -- 'to_upload' | 'uploaded' | 'fetched' | 'refused:<code>'
-    partial     INTEGER NOT NULL DEFAULT 0  -- 1 while a download is under way (data = so far)
+    PRIMARY KEY (sha256, seq)
 );
 CREATE TABLE IF NOT EXISTS pending_ops (
     seq          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -160,52 +169,74 @@ class LocalStore:
 
     # ---- attachment bytes ------------------------------------------------------------------
 
-    def put_blob(self, sha256: str, cell_id: str, media_type: str, data: bytes, state: str) -> bool:
-        """Keep a file's bytes (durable on return); False if they were already here whole."""
-        row = self.db.execute("SELECT partial FROM blobs WHERE sha256=?", (sha256,)).fetchone()
-        if row is not None and not row[0]:
-            return False
-        self.db.execute(
-            "INSERT INTO blobs(sha256, cell_id, media_type, data, state, partial) "
-            "VALUES(?, ?, ?, ?, ?, 0) ON CONFLICT(sha256) DO UPDATE SET data=excluded.data, "
-            "state=excluded.state, partial=0",
-            (sha256, cell_id, media_type, data, state),
-        )
-        return True
+    def put_blob(self, sha256: str, media_type: str, data: bytes) -> bool:
+        """Keep a whole file (durable on return); False if it was already here."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            cursor = self.db.execute(
+                "INSERT OR IGNORE INTO blobs(sha256, media_type, data) VALUES(?, ?, ?)",
+                (sha256, media_type, data),
+            )
+            self.db.execute("DELETE FROM blob_parts WHERE sha256=?", (sha256,))
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+        return cursor.rowcount == 1
 
-    def keep_partial(self, sha256: str, cell_id: str, data: bytes) -> None:
-        self.db.execute(
-            "INSERT INTO blobs(sha256, cell_id, media_type, data, state, partial) "
-            "VALUES(?, ?, '', ?, 'fetching', 1) ON CONFLICT(sha256) DO UPDATE SET "
-            "data=excluded.data WHERE partial=1",
-            (sha256, cell_id, data),
-        )
+    def blob(self, sha256: str) -> bytes | None:
+        row = self.db.execute("SELECT data FROM blobs WHERE sha256=?", (sha256,)).fetchone()
+        return None if row is None else bytes(row[0])
 
-    def blob(self, sha256: str) -> tuple[bytes, bool] | None:
-        """(bytes, complete) or None."""
-        row = self.db.execute(
-            "SELECT data, partial FROM blobs WHERE sha256=?", (sha256,)
-        ).fetchone()
-        return None if row is None else (bytes(row[0]), not row[1])
+    def has_blob(self, sha256: str) -> bool:
+        row = self.db.execute("SELECT 1 FROM blobs WHERE sha256=?", (sha256,)).fetchone()
+        return row is not None
 
     def drop_blob(self, sha256: str) -> None:
         self.db.execute("DELETE FROM blobs WHERE sha256=?", (sha256,))
 
-    def blobs_in_state(self, state: str) -> list[tuple[str, str, int]]:
-        """(sha256, cell_id, size) of whole blobs in ``state``."""
+    def add_upload(self, sha256: str, cell_id: str) -> bool:
+        """Owe ``cell_id``'s server these bytes; False if already owed or sent."""
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO blob_uploads(sha256, cell_id, state) VALUES(?, ?, 'to_upload')",
+            (sha256, cell_id),
+        )
+        return cursor.rowcount == 1
+
+    def drop_upload(self, sha256: str, cell_id: str) -> None:
+        self.db.execute("DELETE FROM blob_uploads WHERE sha256=? AND cell_id=?", (sha256, cell_id))
+
+    def uploads_in_state(self, state: str) -> list[tuple[str, str, int]]:
+        """(sha256, cell_id, size) of the uploads in ``state``, oldest first."""
         rows = self.db.execute(
-            "SELECT sha256, cell_id, length(data) FROM blobs WHERE state=? AND partial=0 "
-            "ORDER BY rowid",
+            "SELECT u.sha256, u.cell_id, length(b.data) FROM blob_uploads u "
+            "JOIN blobs b ON b.sha256 = u.sha256 WHERE u.state=? ORDER BY u.rowid",
             (state,),
         ).fetchall()
         return [(str(a), str(b), int(c)) for a, b, c in rows]
 
-    def set_blob_state(self, sha256: str, state: str) -> None:
-        self.db.execute("UPDATE blobs SET state=? WHERE sha256=?", (state, sha256))
+    def set_upload_state(self, sha256: str, cell_id: str, state: str) -> None:
+        self.db.execute(
+            "UPDATE blob_uploads SET state=? WHERE sha256=? AND cell_id=?",
+            (state, sha256, cell_id),
+        )
 
-    def blob_states(self) -> dict[str, str]:
-        rows = self.db.execute("SELECT sha256, state FROM blobs").fetchall()
-        return {str(a): str(b) for a, b in rows}
+    def append_part(self, sha256: str, data: bytes) -> None:
+        """One more downloaded chunk, kept at once: a cut loses nothing that arrived."""
+        self.db.execute(
+            "INSERT INTO blob_parts(sha256, seq, data) VALUES(?, "
+            "(SELECT COALESCE(MAX(seq), -1) + 1 FROM blob_parts WHERE sha256=?), ?)",
+            (sha256, sha256, data),
+        )
+
+    def parts(self, sha256: str) -> bytes:
+        rows = self.db.execute(
+            "SELECT data FROM blob_parts WHERE sha256=? ORDER BY seq", (sha256,)
+        ).fetchall()
+        return b"".join(bytes(r[0]) for r in rows)
+
+    def drop_parts(self, sha256: str) -> None:
+        self.db.execute("DELETE FROM blob_parts WHERE sha256=?", (sha256,))
 
     # ---- writes the server has not acknowledged (replayed after a refusal) ------------------
 

@@ -2,12 +2,12 @@
 file before it is hashed, so the hash a meeting records names exactly the bytes anyone will see.
 
 Only the orientation survives: without it a photo of minutes taken sideways displays sideways.
-The image data itself is never re-encoded (docs/attachments.md, "Privacy"): JPEG segments and PNG
-chunks that carry metadata are dropped; a HEIC file's Exif item is overwritten in place by a
-minimal one of the same length (HEIF keeps its orientation in
-its own boxes). So the same photo cleaned on two phones gives the same bytes, and
-the same hash, and is one attachment. A file whose metadata cannot be located is refused rather
-than sent with its location.
+The image data itself is never re-encoded (docs/attachments.md, "Privacy"): a JPEG or PNG keeps
+only the segments or chunks that make the picture and its colours (a JPEG only its first image),
+nothing else; every image's Exif and XMP items in a HEIC file are overwritten in place by empty
+ones of the same length (HEIF keeps its orientation in its own boxes). So the same photo cleaned
+on two phones gives the same bytes, and the same hash, and is one attachment. A file whose
+metadata cannot be located is refused rather than sent with its location.
 
 Pillow and pillow-heif come with the ``photos`` extra (``pip install 'sotay[photos]'``); a device
 that never attaches photos does not need them.
@@ -20,17 +20,39 @@ import struct
 from dataclasses import dataclass
 
 from schema.errors import invalid
-from schema.media import require_type
+from schema.media import APP1, EXIF_PREFIX, JpegSegment, jpeg_layout, require_type
 
 ORIENTATION = 0x0112
 GPS_IFD = 0x8825
 
-# JPEG markers that carry metadata: APP1 (Exif, XMP), APP12 (Ducky/Picture Info), APP13
-# (Photoshop IRB with IPTC), COM (free text). APP0 (JFIF), APP2 (ICC colour), APP14 (Adobe)
-# describe how to show the picture and stay.
-_JPEG_DROP = {0xE1, 0xEC, 0xED, 0xFE}
-# PNG chunks with metadata: Exif, text of all three kinds, and the time of last change.
-_PNG_DROP = {b"eXIf", b"tEXt", b"zTXt", b"iTXt", b"tIME"}
+# What a cleaned file keeps: the picture and how to show it, nothing else (a list of what to
+# keep, not of what to drop, so a vendor's private metadata block does not slip through).
+# JPEG: frame, tables, scans, restarts; APP0 JFIF, APP2 ICC colour profile, APP14 Adobe colour.
+_JPEG_KEEP = {*range(0xC0, 0xD0), 0xDA, 0xDB, 0xDC, 0xDD, *range(0xD0, 0xD8)}
+_JPEG_KEEP_APP = {0xE0: (b"JFIF\x00",), 0xE2: (b"ICC_PROFILE\x00",), 0xEE: (b"Adobe",)}
+# PNG: the picture (IHDR, PLTE, IDAT, IEND, APNG frames) and colour/transparency/size facts.
+_PNG_KEEP = {
+    b"IHDR",
+    b"PLTE",
+    b"IDAT",
+    b"IEND",
+    b"tRNS",
+    b"cHRM",
+    b"gAMA",
+    b"iCCP",
+    b"sBIT",
+    b"sRGB",
+    b"cICP",
+    b"mDCV",
+    b"cLLI",
+    b"bKGD",
+    b"hIST",
+    b"pHYs",
+    b"sPLT",
+    b"acTL",
+    b"fcTL",
+    b"fdAT",
+}
 
 
 @dataclass(frozen=True)
@@ -78,37 +100,35 @@ def _corrupt(detail: str) -> Exception:
     )
 
 
+def _dropped(segment: JpegSegment) -> bool:
+    if segment.marker in _JPEG_KEEP:
+        return False
+    prefixes = _JPEG_KEEP_APP.get(segment.marker)
+    # Everything else goes: Exif, XMP, IPTC, comments, vendor blocks, and the multi-picture
+    # index of a phone's extra images (APP2 "MPF"), since those images go too.
+    return prefixes is None or not segment.body.startswith(prefixes)
+
+
 def _clean_jpeg(data: bytes) -> bytes:
-    out = bytearray(data[:2])
-    pos, orientation = 2, None
-    while True:
-        if pos + 4 > len(data) or data[pos] != 0xFF:
-            raise _corrupt("jpeg segment")
-        marker = data[pos + 1]
-        if marker == 0xFF:  # fill byte
-            pos += 1
-            continue
-        if marker == 0xDA:  # start of scan: the picture itself, kept as it is
-            break
-        (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
-        end = pos + 2 + length
-        if end > len(data):
-            raise _corrupt("jpeg segment length")
-        body = data[pos + 4 : end]
-        if marker == 0xE1 and body.startswith(b"Exif\x00\x00"):
-            orientation = orientation or _orientation_of(body[6:])
-        if marker not in _JPEG_DROP:
-            out += data[pos:end]
-        pos = end
+    """The first image only, without metadata segments wherever they sit (between progressive
+    scans too); extra images and anything after the end marker are dropped."""
+    try:
+        segments, _end = jpeg_layout(data)
+    except ValueError as exc:
+        raise _corrupt(f"jpeg: {exc}") from exc
+    orientation = None
+    for segment in segments:
+        exif = segment.marker == APP1 and segment.body.startswith(EXIF_PREFIX)
+        if orientation is None and exif:
+            orientation = _orientation_of(segment.body[6:])
+    kept = [data[s.start : s.end] for s in segments if not _dropped(s)]
     if orientation not in (None, 1):
-        app1 = b"Exif\x00\x00" + _minimal_exif(orientation)
+        app1 = EXIF_PREFIX + _minimal_exif(orientation)
         segment = b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1
-        # Right after SOI and a JFIF APP0 if there is one, where readers look for it.
-        at = 2
-        if out[2:4] == b"\xff\xe0":
-            at = 4 + struct.unpack(">H", bytes(out[4:6]))[0]
-        out[at:at] = segment
-    return bytes(out + data[pos:])
+        # Right after a JFIF APP0 if there is one, where readers look for it.
+        at = 1 if segments and segments[0].marker == 0xE0 and not _dropped(segments[0]) else 0
+        kept.insert(at, segment)
+    return b"\xff\xd8" + b"".join(kept) + b"\xff\xd9"
 
 
 def _clean_png(data: bytes) -> bytes:
@@ -122,7 +142,7 @@ def _clean_png(data: bytes) -> bytes:
         end = pos + 12 + length
         if end > len(data):
             raise _corrupt("png chunk length")
-        if kind not in _PNG_DROP:
+        if kind in _PNG_KEEP:
             out += data[pos:end]
         pos = end
         if kind == b"IEND":
@@ -141,29 +161,33 @@ def _clean_heif(data: bytes) -> bytes:
         ) from exc
     try:
         heif = pillow_heif.open_heif(io.BytesIO(data))
-        exif = heif.info.get("exif") or b""
-        xmp = heif.info.get("xmp") or b""
+        images = list(heif)  # every top-level image: a burst or a live photo has several
+        blocks = {bytes(im.info.get("exif") or b"") for im in images}
+        blocks |= {bytes(im.info.get("xmp") or b"") for im in images}
     except Exception as exc:
         raise _corrupt(f"heif: {exc}") from exc
     out = bytearray(data)
-    for found, replacement in (
-        # HEIF keeps the orientation in its own boxes (irot, imir), which readers apply and
-        # which are not touched here; an Exif orientation beside them would turn it twice.
-        (exif.removeprefix(b"Exif\x00\x00"), _minimal_exif(None)),
-        (xmp, b""),
-    ):
+    # HEIF keeps the orientation in its own boxes (irot, imir), which readers apply and which
+    # are not touched here; an Exif orientation beside them would turn it twice.
+    empty_tiff = _minimal_exif(None)
+    for block in blocks:
+        found = block.removeprefix(EXIF_PREFIX) if block.startswith(EXIF_PREFIX) else block
         if not found:
             continue
-        at = data.find(found)
-        if at < 0 or data.find(found, at + 1) >= 0:
+        replacement = empty_tiff if block.startswith(EXIF_PREFIX) else b""
+        if len(found) < 16 or data.find(found) < 0:
             raise invalid(
                 "metadata_not_removable",
                 "Không xoá được thông tin vị trí trong ảnh này; hãy chụp lại hoặc gửi ảnh JPEG.",
                 "This photo's location data could not be removed; retake it or send a JPEG.",
             )
         # Same length, so every offset in the file's item table stays right: the rest is zeros,
-        # which TIFF readers never reach and XMP readers see as an empty packet.
-        out[at : at + len(found)] = replacement.ljust(len(found), b"\x00")
+        # which TIFF readers never reach and XMP readers see as an empty packet. Every copy goes
+        # (images of one burst may share one block).
+        at = data.find(found)
+        while at >= 0:
+            out[at : at + len(found)] = replacement.ljust(len(found), b"\x00")
+            at = data.find(found, at + len(found))
     return bytes(out)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -31,6 +32,7 @@ from client_sdk.transfer import (
     download,
     upload,
 )
+from schema import meetings as mt
 from schema.access import REJECTION_NOTICE
 from schema.errors import invalid
 
@@ -227,14 +229,22 @@ class Syncer:
 
     async def _live(self, conn: SyncConnection, stop: asyncio.Event) -> None:
         pushes: set[asyncio.Task[None]] = set()
+        # Files may need moving only after something changed: a local attachment, or a
+        # meeting received that references one (checked then, not on every turn).
+        files_changed = True
+        loop = asyncio.get_running_loop()
+        retry_at = 0.0
 
-        def on_local(event: ChangeEvent) -> None:
+        def on_change(event: ChangeEvent) -> None:
+            nonlocal files_changed
+            if event.kind == "meetings":
+                files_changed = True
             if event.origin == "local" and conn.connected:
                 task = asyncio.ensure_future(conn.push(event.document_id))
                 pushes.add(task)
                 task.add_done_callback(pushes.discard)
 
-        unsubscribe = self.handbook.subscribe(on_local)
+        unsubscribe = self.handbook.subscribe(on_change)
         try:
             was_synced = False
             while conn.connected and not stop.is_set():
@@ -247,18 +257,20 @@ class Syncer:
                 synced = self._all_in_sync(conn)
                 if synced and not was_synced:
                     self._mark_success()
-                if (
-                    synced
-                    and (self._transfers is None or self._transfers.done())
-                    and (
-                        self.handbook.attachments_to_upload()
-                        or (
-                            self.fetch_attachments == "eager"
-                            and self.handbook.attachments_missing()
-                        )
-                    )
-                ):
-                    self._transfers = asyncio.ensure_future(self.transfer_attachments(300.0))
+                idle = self._transfers is None or self._transfers.done()
+                if idle and self._transfers is not None:
+                    unfinished = self._transfers.cancelled() or self._transfers.exception()
+                    if unfinished or not self._transfers.result():
+                        # Something was left (a cut that outlasted the attempt, tomorrow's
+                        # allowance): try again a minute later, not on every turn.
+                        files_changed, retry_at = True, loop.time() + 60.0
+                    self._transfers = None
+                if synced and files_changed and idle and loop.time() >= retry_at:
+                    files_changed = False
+                    if self.handbook.attachments_to_upload() or (
+                        self.fetch_attachments == "eager" and self.handbook.attachments_missing()
+                    ):
+                        self._transfers = asyncio.ensure_future(self.transfer_attachments(300.0))
                 was_synced = synced
         finally:
             unsubscribe()
@@ -284,90 +296,116 @@ class Syncer:
     async def transfer_attachments(self, timeout: float = 300.0) -> bool:
         """Send the files added here (after their meetings synced, so the server can tell who
         may fetch them), then fetch referenced ones if eager. Cuts are retried with the same
-        backoff as sessions, resuming where the server stopped. True when nothing is left."""
+        backoff as sessions, resuming where the server stopped. True when nothing is left.
+
+        A file that cannot move yet (today's allowance used, or a download whose uploader has not
+        sent it) is left for the next sync; the others still go."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         backoff = Backoff(self.backoff.base_s, self.backoff.cap_s, rng=self.backoff.rng)
         while True:
             work = [("up", cell, sha) for sha, cell, _ in self.handbook.attachments_to_upload()]
             if self.fetch_attachments == "eager":
-                work += [
-                    ("down", cell, sha) for cell, sha, _ in self.handbook.attachments_missing()
-                ]
+                missing = self.handbook.attachments_missing()
+                work += [("down", cell, sha) for cell, sha, _ in missing]
             if not work:
                 return True
-            try:
-                for direction, cell_id, sha in work:
+            waiting = 0
+            link_down = False
+            for direction, cell_id, sha in work:
+                try:
                     if direction == "up":
                         await self._upload_one(cell_id, sha, deadline - loop.time())
                     else:
                         await self.fetch_attachment(cell_id, sha, deadline - loop.time())
+                except (LinkLost, OSError, TimeoutError) as exc:
+                    self.handbook.last_error = f"attachment transfer: {exc}"
+                    link_down = True
+                    break
+                except ServerRefused as exc:
+                    self.handbook.last_error = f"{exc.code}: {exc.message_en}"
+                    if exc.is_final:
+                        return False  # not with this device: waiting will not help
+                    if exc.code == "quota_exceeded" or direction == "down":
+                        waiting += 1  # tomorrow, or once its uploader has sent it
+                        continue
+                    link_down = True  # busy, or the server's own trouble: back off
+                    break
+            if not link_down:
+                if waiting:
+                    return False
                 backoff.reset()
-            except (LinkLost, OSError, TimeoutError) as exc:
-                self.handbook.last_error = f"attachment transfer: {exc}"
-            except ServerRefused as exc:
-                self.handbook.last_error = f"{exc.code}: {exc.message_en}"
-                if exc.is_final or exc.code == "quota_exceeded":
-                    return False  # not before tomorrow, or not with this device
+                continue  # anything that appeared meanwhile
             delay = backoff.next_delay()
             if loop.time() + delay >= deadline:
-                return not self.handbook.attachments_to_upload()
+                return False
             await asyncio.sleep(delay)
 
     async def _upload_one(self, cell_id: str, sha256: str, timeout: float) -> None:
-        found = self.handbook.store.blob(sha256)
-        if found is None:
+        data = self.handbook.store.blob(sha256)
+        if data is None:
             return
         client = await self._blob_client(timeout)
         try:
             await upload(
-                client, cell_id, sha256, found[0], self._notify_progress(sha256), self.chunk_bytes
+                client, cell_id, sha256, data, self._notify_progress(sha256), self.chunk_bytes
             )
         except ServerRefused as exc:
             if exc.code in FINAL_UPLOAD_CODES:
                 # Sending these bytes again cannot help: say so where the secretary looks.
-                self.handbook.store.set_blob_state(sha256, f"refused:{exc.code}")
+                self.handbook.store.set_upload_state(sha256, cell_id, f"refused:{exc.code}")
                 self.handbook.last_error = f"attachment {sha256[:12]} refused: {exc.code}"
                 return
             raise
-        self.handbook.store.set_blob_state(sha256, "uploaded")
-        log.info("attachment %s uploaded (%d bytes)", sha256[:12], len(found[0]))
+        self.handbook.store.set_upload_state(sha256, cell_id, "uploaded")
+        log.info("attachment %s uploaded (%d bytes)", sha256[:12], len(data))
+
+    def _record(self, cell_id: str, sha256: str) -> mt.Attachment | None:
+        for meeting in self.handbook.meetings(cell_id).values():
+            for attachment in meeting.attachments:
+                if attachment.sha256 == sha256:
+                    return attachment
+        return None
 
     async def fetch_attachment(
         self, cell_id: str, sha256: str, timeout: float = 300.0, variant: str | None = None
     ) -> bytes:
-        """The file's bytes: from the device's store, else downloaded (resuming a cut download)
-        and kept. ``variant`` ("display", "thumbnail") fetches a derived JPEG, not kept."""
-        found = self.handbook.store.blob(sha256)
-        if variant is None and found is not None and found[1]:
-            return found[0]
+        """The file's bytes: from the device's store, else downloaded (resuming a cut download
+        where it stopped) and kept. ``variant`` ("display", "thumbnail") fetches a derived
+        JPEG for showing, not kept."""
+        store = self.handbook.store
+        whole = store.blob(sha256)
+        if variant is None and whole is not None:
+            return whole
         client = await self._blob_client(timeout)
         if variant is not None:
             data, _ = await asyncio.to_thread(client.get_range, cell_id, sha256, 0, 0, variant)
             return data
-        have = found[0] if found is not None else b""
-        data = await download(
-            client,
-            cell_id,
-            sha256,
-            have,
-            lambda part: self.handbook.store.keep_partial(sha256, cell_id, part),
-            self._notify_progress(sha256),
-            self.chunk_bytes,
-        )
-        from hashlib import sha256 as digest
-
-        if digest(data).hexdigest() != sha256:
-            self.handbook.store.drop_blob(sha256)
-            raise LinkLost("downloaded bytes do not match the hash; fetching again")
-        media_type = next(
-            (
-                a.mime_type
-                for m in self.handbook.meetings(cell_id).values()
-                for a in m.attachments
-                if a.sha256 == sha256
-            ),
-            "",
-        )
-        self.handbook.store.put_blob(sha256, cell_id, media_type, data, "fetched")
-        return data
+        record = self._record(cell_id, sha256)
+        have = store.parts(sha256)
+        if record is not None and len(have) < record.size:
+            have += await download(
+                client,
+                cell_id,
+                sha256,
+                len(have),
+                lambda part: store.append_part(sha256, part),
+                self._notify_progress(sha256),
+                self.chunk_bytes,
+            )
+        if hashlib.sha256(have).hexdigest() != sha256:
+            store.drop_parts(sha256)
+            if record is None:  # no meeting says how big it is: fetch it whole, once
+                have = await download(
+                    client,
+                    cell_id,
+                    sha256,
+                    0,
+                    lambda _part: None,
+                    self._notify_progress(sha256),
+                    self.chunk_bytes,
+                )
+            if hashlib.sha256(have).hexdigest() != sha256:
+                raise LinkLost("downloaded bytes do not match the hash; fetching again")
+        store.put_blob(sha256, record.mime_type if record else "", have)
+        return have

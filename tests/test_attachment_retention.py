@@ -13,6 +13,7 @@ from pathlib import Path
 
 from client_sdk.media_privacy import clean
 from schema import meetings as mt
+from schema.errors import SotayError
 from syncd.core.limits import Limits
 from syncd.core.policy import Principal
 from syncd.services.attachments import Attachments
@@ -95,8 +96,55 @@ async def test_unreferenced_blobs_are_collected_after_the_grace_period(tmp_path:
         )
         assert not state.complete
         await service.collect(T0 + 501 * DAY)
-        assert await reopened.upload(half_sha) is not None
+        assert await reopened.upload(half_sha, "c1") is not None
         await service.collect(T0 + 510 * DAY)
-        assert await reopened.upload(half_sha) is None
+        assert await reopened.upload(half_sha, "c1") is None
+    finally:
+        await rig.close()
+
+
+async def test_two_cells_sending_the_same_file_neither_see_nor_block_each_other(
+    tmp_path: Path,
+) -> None:
+    rig = await HubRig.open(tmp_path / "server.sqlite3")
+    try:
+        await rig.province(["c1", "c2"])
+        for cell in ("c1", "c2"):
+            await rig.directory.grant(f"{cell}-m01", "cell_secretary", cell, granted_by="test")
+        service = Attachments(
+            await FileBlobStore.open(tmp_path / "blobs"),
+            rig.store,
+            rig.registry,
+            rig.directory,
+            rig.hub,
+            Limits(),
+            clock=lambda: T0,
+        )
+        one, two = Principal("c1-m01", "d1"), Principal("c2-m01", "d2")
+        data = clean(photo("JPEG", 120, 90)).data
+        sha = hashlib.sha256(data).hexdigest()
+        # c1 starts and stops half-way; c2 sends the same bytes whole, undisturbed.
+        half = await service.receive(one, "c1", sha, 0, len(data), _body(data[:2000]))
+        assert not half.complete
+        whole = await service.receive(two, "c2", sha, 0, len(data), _body(data))
+        assert whole.complete
+        # c1 still resumes its own upload where it stopped, and is told nothing of c2's.
+        state = await service.state(one, "c1", sha)
+        assert (state.offset, state.complete) == (2000, False)
+        done = await service.receive(one, "c1", sha, 2000, len(data), _body(data[2000:]))
+        assert done.complete
+        info = await service.blobs.blob(sha)
+        assert info is not None and info.units == {"c1", "c2"}
+        # A resume at the wrong offset is refused without disturbing anything.
+        other = clean(photo("PNG", 60, 60)).data
+        other_sha = hashlib.sha256(other).hexdigest()
+        await service.receive(one, "c1", other_sha, 0, len(other), _body(other[:500]))
+        try:
+            await service.receive(one, "c1", other_sha, 100, len(other), _body(other[100:]))
+        except SotayError as exc:
+            assert (exc.code, exc.detail) == ("offset_mismatch", "500")
+        else:
+            raise AssertionError("a resume at the wrong offset was accepted")
+        assert service._writer == {}  # nobody holds the upload: retention may drop it later
     finally:
         await rig.close()

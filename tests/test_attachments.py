@@ -338,3 +338,42 @@ def test_per_file_and_per_cell_daily_limits(small_quota_server: ServerProcess) -
         server, server.token("cell_secretary", other["unit_id"]), files[-1], cell=other["unit_id"]
     )
     assert got == 201, body
+
+
+async def test_a_cut_download_resumes_with_the_bytes_it_lacks(
+    fresh_server: ServerProcess, tmp_path: Path
+) -> None:
+    server = fresh_server
+    small = 16 * 1024
+    a = _book(server, tmp_path / "a.sqlite3", "cell_secretary")
+    b = _book(server, tmp_path / "b.sqlite3", "cell_deputy")
+    try:
+        assert await Syncer(a, server.http).sync_once(timeout=20)
+        record = a.add_attachment(CELL, MEETING, photo("PNG", 300, 200), name="trang-2.png")
+        assert await Syncer(a, server.http).sync_once(timeout=20)
+        assert await Syncer(b, server.http).sync_once(timeout=20)
+        whole = a.attachment_bytes(record.sha256)
+        assert whole is not None and record.size > 3 * small
+        # B was cut after two chunks: they are in its store, the rest is not.
+        b.store.append_part(record.sha256, whole[: 2 * small])
+        async with LinkProxy(server.port) as link:
+            fetched = await Syncer(b, link.url, chunk_bytes=small).fetch_attachment(
+                CELL, record.sha256
+            )
+            assert fetched == whole
+            # Only the missing part crossed the link (plus headers and the token fetch).
+            assert link.stats.bytes_down < record.size - 2 * small + 20_000
+        # Every byte arrived but the app was killed before keeping the file: no request at all.
+        c = _book(server, tmp_path / "c.sqlite3", "cell_deputy")
+        try:
+            assert await Syncer(c, server.http).sync_once(timeout=20)
+            c.store.append_part(record.sha256, whole)
+            async with LinkProxy(server.port) as link:
+                syncer = Syncer(c, link.url)
+                assert await syncer.fetch_attachment(CELL, record.sha256) == whole
+                assert link.stats.bytes_down < 5_000
+        finally:
+            c.close()
+    finally:
+        a.close()
+        b.close()

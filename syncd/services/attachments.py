@@ -33,6 +33,7 @@ from syncd.storage.base import DocumentStore
 from syncd.storage.blobs import BlobInfo, BlobStore, offset_mismatch
 
 log = logging.getLogger("syncd.attachments")
+Key = tuple[str, str]  # (sha256, cell_id)
 
 
 def not_found() -> SotayError:
@@ -71,12 +72,18 @@ class Attachments:
         self.hub = hub
         self.limits = limits
         self.clock = clock
-        # Which request may write each upload now: a newer request for the same hash takes over
-        # at once, so a link cut mid-body (whose request the server has not noticed ending yet)
+        # Which request may write each (hash, cell) upload now: a newer request takes over at
+        # once, so a link cut mid-body (whose request the server has not noticed ending yet)
         # never blocks the resumed upload.
-        self._writer: dict[str, int] = {}
+        self._writer: dict[Key, int] = {}
         self._generation = 0
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._locks: dict[Key, asyncio.Lock] = {}
+        self._active_at: dict[Key, float] = {}  # last request of an upload (for retention)
+        # Bytes each cell started uploading per UTC day: counted from storage once, then kept
+        # here, so refused uploads count too and no request scans every blob.
+        self._usage: dict[tuple[str, str], int] | None = None
+        # Decoding a photo takes up to ~240 MB (80 MP): two at a time, whatever arrives.
+        self._media = asyncio.Semaphore(2)
 
     # ---- rights ----------------------------------------------------------------------------
 
@@ -126,10 +133,23 @@ class Attachments:
         info = await self.blobs.blob(sha256)
         if info is not None and cell_id in info.units:
             return UploadState(info.size, info.size, True, info.media_type)
-        upload = await self.blobs.upload(sha256)
-        if upload is None or upload.unit_id != cell_id:
+        upload = await self.blobs.upload(sha256, cell_id)
+        if upload is None:
             raise not_found()
         return UploadState(upload.offset, upload.length, False)
+
+    async def _used_today(self, cell_id: str, today: str) -> int:
+        if self._usage is None:
+            usage: dict[tuple[str, str], int] = {}
+            for blob in await self.blobs.blobs():
+                for unit in blob.units:
+                    key = (unit, _day(blob.started_at))
+                    usage[key] = usage.get(key, 0) + blob.size
+            for upload in await self.blobs.uploads():
+                key = (upload.unit_id, _day(upload.started_at))
+                usage[key] = usage.get(key, 0) + upload.length
+            self._usage = usage
+        return self._usage.get((cell_id, today), 0)
 
     async def _begin(self, cell_id: str, sha256: str, length: int) -> None:
         if not 0 < length <= self.limits.max_attachment_bytes:
@@ -139,28 +159,19 @@ class Attachments:
                 f"Attachment larger than {self.limits.max_attachment_bytes // 2**20} MB.",
                 str(length),
             )
-        existing = await self.blobs.upload(sha256)
+        existing = await self.blobs.upload(sha256, cell_id)
         if existing is not None:
-            if existing.unit_id != cell_id or existing.length != length:
-                # Another cell is sending the same bytes, or this one changed its mind about
-                # the length: one upload at a time per hash.
+            if existing.length != length:
                 raise invalid(
                     "upload_conflict",
-                    "Tệp này đang được tải lên từ nơi khác; hãy thử lại sau.",
-                    "This file is being uploaded elsewhere; try again later.",
+                    "Độ dài tệp khác với lần gửi trước; hãy gửi lại từ đầu.",
+                    "The length differs from the upload under way; start again.",
+                    str(existing.length),
                 )
             return
         now = self.clock()
         today = _day(now)
-        used = sum(
-            b.size
-            for b in await self.blobs.blobs()
-            if _day(b.started_at) == today and cell_id in b.units
-        ) + sum(
-            u.length
-            for u in await self.blobs.uploads()
-            if u.unit_id == cell_id and _day(u.started_at) == today
-        )
+        used = await self._used_today(cell_id, today)
         if used + length > self.limits.attachment_bytes_per_cell_day:
             raise invalid(
                 "quota_exceeded",
@@ -168,7 +179,9 @@ class Attachments:
                 "The cell has sent its attachment allowance for today; continue tomorrow.",
                 f"{used}+{length}>{self.limits.attachment_bytes_per_cell_day}",
             )
-        await self.blobs.begin_upload(sha256, length, cell_id, now)
+        assert self._usage is not None
+        self._usage[(cell_id, today)] = used + length  # refused later or not, it was sent
+        await self.blobs.begin_upload(sha256, cell_id, length, now)
 
     async def receive(
         self,
@@ -187,62 +200,64 @@ class Attachments:
         info = await self.blobs.blob(sha256)
         if info is not None and cell_id in info.units:
             return UploadState(info.size, info.size, True, info.media_type)
-        async with self._lock(sha256):
+        key = (sha256, cell_id)
+        async with self._lock(key):
             await self._begin(cell_id, sha256, length)
-            self._generation += 1
-            mine = self._writer[sha256] = self._generation
-            upload = await self.blobs.upload(sha256)
+            upload = await self.blobs.upload(sha256, cell_id)
             assert upload is not None
             if offset != upload.offset:
-                raise offset_mismatch(upload.offset)
+                raise offset_mismatch(upload.offset)  # before taking over: the live one goes on
+            self._generation += 1
+            mine = self._writer[key] = self._generation
+        self._active_at[key] = self.clock()
         position = offset
         try:
             async for piece in body:
-                if self._writer.get(sha256) != mine:
+                if self._writer.get(key) != mine:
                     break  # a newer request resumed this upload: stop writing
                 if not piece:
                     continue
-                position = await self.blobs.append(sha256, position, piece)
+                position = await self.blobs.append(sha256, cell_id, position, piece)
         finally:
-            if self._writer.get(sha256) == mine:
-                await self.blobs.flush(sha256)
-                del self._writer[sha256]  # no request is writing it now
+            self._active_at[key] = self.clock()
+            if self._writer.get(key) == mine:
+                await self.blobs.flush(sha256, cell_id)
+                del self._writer[key]  # no request is writing it now
             else:
                 mine = 0
-        upload = await self.blobs.upload(sha256)
+        upload = await self.blobs.upload(sha256, cell_id)
         if upload is None or upload.offset < upload.length or not mine:
             return UploadState(position, length, False)
-        return await self._admit(sha256)
+        return await self._admit(sha256, cell_id)
 
-    def _lock(self, sha256: str) -> asyncio.Lock:
-        return self._locks.setdefault(sha256, asyncio.Lock())
+    def _lock(self, key: Key) -> asyncio.Lock:
+        return self._locks.setdefault(key, asyncio.Lock())
 
-    async def _admit(self, sha256: str) -> UploadState:
-        async with self._lock(sha256):
-            state = await self._admit_locked(sha256)
-        self._locks.pop(sha256, None)
-        return state
-
-    async def _admit_locked(self, sha256: str) -> UploadState:
-        if await self.blobs.upload(sha256) is None:  # another request admitted it just now
-            info = await self.blobs.blob(sha256)
-            if info is None:
-                raise not_found()
-            return UploadState(info.size, info.size, True, info.media_type)
-        data = await self.blobs.read_upload(sha256)
-        try:
-            digest = await asyncio.to_thread(lambda: hashlib.sha256(data).hexdigest())
-            if digest != sha256:
-                raise invalid(
-                    "hash_mismatch",
-                    "Nội dung tệp không khớp với mã băm; tệp đã bị huỷ, hãy gửi lại.",
-                    "The bytes do not match the hash; the upload was discarded, send it again.",
-                )
-            media_type = await asyncio.to_thread(media.inspect, data)
-        except SotayError:
-            await self.blobs.discard_upload(sha256)
-            raise
-        info = await self.blobs.admit(sha256, media_type, self.clock())
+    async def _admit(self, sha256: str, cell_id: str) -> UploadState:
+        async with self._lock((sha256, cell_id)):
+            upload = await self.blobs.upload(sha256, cell_id)
+            if upload is None:  # another request admitted (or refused) it just now
+                info = await self.blobs.blob(sha256)
+                if info is None or cell_id not in info.units:
+                    raise not_found()
+                return UploadState(info.size, info.size, True, info.media_type)
+            if upload.offset < upload.length:
+                return UploadState(upload.offset, upload.length, False)
+            data = await self.blobs.read_upload(sha256, cell_id)
+            try:
+                digest = await asyncio.to_thread(lambda: hashlib.sha256(data).hexdigest())
+                if digest != sha256:
+                    raise invalid(
+                        "hash_mismatch",
+                        "Nội dung tệp không khớp với mã băm; tệp đã bị huỷ, hãy gửi lại.",
+                        "The bytes do not match the hash; the upload was discarded, send it again.",
+                    )
+                async with self._media:
+                    media_type = await asyncio.to_thread(media.inspect, data)
+            except SotayError:
+                await self.blobs.discard_upload(sha256, cell_id)
+                raise
+            info = await self.blobs.admit(sha256, cell_id, media_type, self.clock())
         log.info("attachment %s admitted (%d bytes, %s)", sha256[:12], info.size, media_type)
         return UploadState(info.size, info.size, True, info.media_type)
 
@@ -261,19 +276,22 @@ class Attachments:
                 "Kiểu bản xem không hợp lệ (display hoặc thumbnail).",
                 "Unknown variant (display or thumbnail).",
             )
-        cached = await self.blobs.derived(sha256, variant)
-        if cached is not None:
-            return info, cached
-        data = await self.blobs.read(sha256, 0, info.size)
-        derived = await asyncio.to_thread(media.derive, data, info.media_type, variant)
-        if derived is None:
+        if info.media_type == "application/pdf":
             raise invalid(
                 "no_preview",
                 "Tệp PDF không có bản xem trước; hãy tải tệp gốc.",
                 "PDF files have no preview; download the original.",
             )
-        await self.blobs.put_derived(sha256, variant, derived)
-        return info, derived
+        # One derivation per copy, however many phones ask for it at once.
+        async with self._lock((sha256, f"derive:{variant}")):
+            cached = await self.blobs.derived(sha256, variant)
+            if cached is None:
+                data = await self.blobs.read(sha256, 0, info.size)
+                async with self._media:
+                    cached = await asyncio.to_thread(media.derive, data, info.media_type, variant)
+                assert cached is not None
+                await self.blobs.put_derived(sha256, variant, cached)
+        return info, cached
 
     async def read(self, sha256: str, start: int, end: int) -> bytes:
         return await self.blobs.read(sha256, start, end)
@@ -296,9 +314,17 @@ class Attachments:
         now = self.clock() if now is None else now
         grace = self.limits.attachment_grace_s
         for upload in await self.blobs.uploads():
-            if now - upload.started_at > grace and upload.sha256 not in self._writer:
-                await self.blobs.discard_upload(upload.sha256)
-        candidates = [b for b in await self.blobs.blobs() if now - b.created_at > grace]
+            key = (upload.sha256, upload.unit_id)
+            last = max(upload.started_at, self._active_at.get(key, 0.0))
+            if now - last > grace and key not in self._writer:
+                await self.blobs.discard_upload(upload.sha256, upload.unit_id)
+                self._active_at.pop(key, None)
+        for key in [k for k, lock in self._locks.items() if not lock.locked()]:
+            if key not in self._writer:
+                del self._locks[key]
+        candidates = [
+            b for b in await self.blobs.blobs() if now - max(b.created_at, b.touched_at) > grace
+        ]
         if not candidates:
             return []
         referenced = await self._all_references()

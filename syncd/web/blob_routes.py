@@ -102,6 +102,8 @@ def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     if match is None or match.groups() == ("", ""):
         raise _unsatisfiable(size)
     first, last = match.groups()
+    if first and last and int(last) < int(first):
+        return None  # not a valid range: HTTP says to ignore the header
     if first == "":
         start, end = max(0, size - int(last)), size
     else:

@@ -40,6 +40,7 @@ STATUS: dict[str, int] = {
     "unsupported_type": 415,
     "corrupt_file": 422,
     "gps_present": 422,
+    "hidden_data": 422,
     "hash_mismatch": 422,
     "rate_limited": 429,
     "too_many_challenges": 429,

@@ -3,9 +3,10 @@
 ``LinkProxy(upstream_port, kbit_per_s=32, rtt_s=0.8, loss=0.05, cut_uploads_after=[...])``
 listens on 127.0.0.1 (a random port) and forwards every connection to ``127.0.0.1:upstream_port``.
 
-- **Rate**: each direction is serialised at ``kbit_per_s`` in segments of ``SEGMENT`` bytes; the
-  proxy reads from the sender only as fast as the link carries, so bytes waiting in the sender's
-  socket buffer have not been "sent" (as on a phone, where they have not left the radio).
+- **Rate**: each direction is serialised at ``kbit_per_s`` in segments of ``SEGMENT`` bytes, one
+  link shared by all connections (a phone has one radio); the proxy reads from the sender only as
+  fast as the link carries, so bytes waiting in the sender's socket buffer have not been "sent"
+  (as on a phone, where they have not left the radio).
 - **Delay**: a segment arrives ``rtt_s / 2`` after it went on the air.
 - **Loss**: a segment is lost with probability ``loss``; TCP would resend it after a timeout, so
   it arrives ``rto_s`` later, holding back the segments behind it (in-order delivery), and its
@@ -40,6 +41,23 @@ class LinkStats:
     per_cut_lost: list[int] = field(default_factory=list)
 
 
+class _Air:
+    """One direction of the radio link, shared by every connection (a phone has one radio): a
+    segment waits for the air to be free, then takes ``bytes / rate`` seconds on it."""
+
+    def __init__(self, bytes_per_s: float | None) -> None:
+        self.bytes_per_s = bytes_per_s
+        self.free_at = 0.0
+
+    async def transmit(self, size: int) -> None:
+        if not self.bytes_per_s:
+            return
+        loop = asyncio.get_running_loop()
+        start = max(loop.time(), self.free_at)
+        self.free_at = start + size / self.bytes_per_s
+        await asyncio.sleep(self.free_at - loop.time())
+
+
 class _Pipe:
     """One direction of one connection."""
 
@@ -64,8 +82,7 @@ class _Pipe:
             segment, pending = pending[:SEGMENT], pending[SEGMENT:]
             if cut_after is not None and sent + len(segment) > cut_after:
                 segment = segment[: cut_after - sent]
-            if proxy.bytes_per_s:
-                await asyncio.sleep(len(segment) / proxy.bytes_per_s)
+            await (proxy.air_up if self.up else proxy.air_down).transmit(len(segment))
             now = loop.time()
             arrival = now + proxy.rtt_s / 2
             extra = 0
@@ -123,7 +140,8 @@ class LinkProxy:
         seed: int = 1,
     ) -> None:
         self.upstream_port = upstream_port
-        self.bytes_per_s = None if kbit_per_s is None else kbit_per_s * 1000 / 8
+        bytes_per_s = None if kbit_per_s is None else kbit_per_s * 1000 / 8
+        self.air_up, self.air_down = _Air(bytes_per_s), _Air(bytes_per_s)
         self.rtt_s, self.loss, self.rto_s = rtt_s, loss, rto_s
         self.cut_plan = list(cut_uploads_after or [])
         self.rng = random.Random(seed)

@@ -17,8 +17,8 @@ from schema.errors import SotayError, invalid
 
 @dataclass(frozen=True)
 class UploadInfo:
-    """An upload under way: ``offset`` bytes of ``length`` have arrived (and are durable once
-    ``flush`` returned)."""
+    """An upload under way, one per cell and hash (two cells sending the same file never meet):
+    ``offset`` bytes of ``length`` have arrived (and are durable once ``flush`` returned)."""
 
     sha256: str
     length: int
@@ -31,7 +31,8 @@ class UploadInfo:
 class BlobInfo:
     """An admitted blob: its hash was checked, its content inspected. ``units`` are the cells
     whose secretaries sent these bytes (one upload each); ``started_at`` is when the first
-    upload began (what the per-cell daily quota counts)."""
+    upload began; ``touched_at`` the last time a cell sent them (retention's grace period
+    counts from it)."""
 
     sha256: str
     size: int
@@ -39,6 +40,7 @@ class BlobInfo:
     created_at: float
     started_at: float
     units: frozenset[str] = field(default_factory=frozenset)
+    touched_at: float = 0.0
 
 
 def offset_mismatch(current: int) -> SotayError:
@@ -55,28 +57,27 @@ class BlobStore(Protocol):
 
     async def blobs(self) -> list[BlobInfo]: ...
 
-    async def upload(self, sha256: str) -> UploadInfo | None: ...
+    async def upload(self, sha256: str, unit_id: str) -> UploadInfo | None:
+        """The upload as durable so far (a write in progress is not counted until it is done)."""
 
     async def uploads(self) -> list[UploadInfo]: ...
 
-    async def begin_upload(self, sha256: str, length: int, unit_id: str, now: float) -> UploadInfo:
-        """Start receiving ``sha256`` (an upload already under way is returned as it is)."""
+    async def begin_upload(self, sha256: str, unit_id: str, length: int, now: float) -> UploadInfo:
+        """Start receiving ``sha256`` for a cell (an upload already under way is returned)."""
 
-    async def append(self, sha256: str, offset: int, data: bytes) -> int:
+    async def append(self, sha256: str, unit_id: str, offset: int, data: bytes) -> int:
         """Add ``data`` at ``offset``, which must be the bytes received so far (else
         ``offset_mismatch``); returns the new offset. Durable after ``flush``."""
 
-    async def flush(self, sha256: str) -> None: ...
+    async def flush(self, sha256: str, unit_id: str) -> None: ...
 
-    async def read_upload(self, sha256: str) -> bytes: ...
+    async def read_upload(self, sha256: str, unit_id: str) -> bytes: ...
 
-    async def discard_upload(self, sha256: str) -> None: ...
+    async def discard_upload(self, sha256: str, unit_id: str) -> None: ...
 
-    async def admit(self, sha256: str, media_type: str, now: float) -> BlobInfo:
-        """Turn the complete upload into the blob (durable on return). If the blob already
-        exists the upload's unit is added to it and the upload discarded."""
-
-    async def add_unit(self, sha256: str, unit_id: str) -> None: ...
+    async def admit(self, sha256: str, unit_id: str, media_type: str, now: float) -> BlobInfo:
+        """Turn the cell's complete upload into the blob (durable on return). If the blob already
+        exists the cell is added to it (and ``touched_at`` set) and the upload discarded."""
 
     async def read(self, sha256: str, start: int, end: int) -> bytes:
         """Bytes ``[start, end)`` of an admitted blob."""
@@ -86,6 +87,7 @@ class BlobStore(Protocol):
 
     async def derived(self, sha256: str, variant: str) -> bytes | None: ...
 
-    async def put_derived(self, sha256: str, variant: str, data: bytes) -> None: ...
+    async def put_derived(self, sha256: str, variant: str, data: bytes) -> None:
+        """Cache a derived copy; a reader sees the whole copy or none."""
 
     async def close(self) -> None: ...

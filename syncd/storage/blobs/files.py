@@ -2,16 +2,21 @@
 
 Layout::
 
-    blobs/ab/abcdef….bin    an admitted blob, named by its SHA-256
-    blobs/ab/abcdef….json   its metadata (size, type, cells, times)
-    uploads/abcdef….part    bytes of an upload so far; its length is the resumable offset
-    uploads/abcdef….json    what the upload announced (length, cell, start)
+    blobs/ab/abcdef….bin             an admitted blob, named by its SHA-256
+    blobs/ab/abcdef….json            its metadata (size, type, cells, times)
+    uploads/abcdef….<cell>.part      a cell's upload so far; its length is the resumable offset
+    uploads/abcdef….<cell>.json      what the upload announced (length, cell, start)
     derived/abcdef….display.jpg, ….thumbnail.jpg   cached copies for phones
 
-Metadata is written to a temporary file, fsynced and renamed, so a crash leaves the old or the
-new version, never half of one. An upload's offset is the size of its ``.part`` file after a
-restart: whatever reached the disk, checked against the hash before admission. The metadata is
-read once at start into memory (a province's attachments are a few hundred thousand entries).
+``<cell>`` is the first 16 hex digits of the SHA-256 of the cell id: paths never hold a name a
+client chose. Metadata is written to a temporary file, fsynced and renamed, so a crash leaves the
+old or the new version, never half of one. Admission writes the blob's metadata *before* moving
+the bytes into place, and start-up finishes or undoes whatever a crash interrupted, so no file is
+ever orphaned. An upload's offset after a restart is the size of its ``.part`` file: whatever
+reached the disk, checked against the hash before admission. Writes to one upload are
+serialised, and its offset moves only once a write is done, so nobody is ever told about bytes
+that are not on disk. Metadata is read once at start into memory (a province's attachments are
+a few hundred thousand entries).
 """
 
 from __future__ import annotations
@@ -19,21 +24,39 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import hashlib
 import json
 import os
+import re
 from pathlib import Path
 
 from syncd.storage.blobs import BlobInfo, UploadInfo, offset_mismatch
 
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+Key = tuple[str, str]  # (sha256, unit_id)
 
-def _write_atomically(path: Path, data: bytes) -> None:
+
+def _checked(sha256: str) -> str:
+    """Every path is built from a hash: refuse anything else before it reaches the filesystem."""
+    if not _SHA256.match(sha256):
+        raise ValueError(f"not a SHA-256 hex digest: {sha256!r}")
+    return sha256
+
+
+def _unit_key(unit_id: str) -> str:
+    return hashlib.sha256(unit_id.encode()).hexdigest()[:16]
+
+
+def _write_atomically(path: Path, data: bytes, durable: bool = True) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     with open(tmp, "wb") as f:
         f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
+        if durable:
+            f.flush()
+            os.fsync(f.fileno())
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    if durable:
+        _fsync_dir(path.parent)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -54,7 +77,8 @@ class FileBlobStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._blobs: dict[str, BlobInfo] = {}
-        self._uploads: dict[str, UploadInfo] = {}  # offset field kept current in memory
+        self._uploads: dict[Key, UploadInfo] = {}  # offset: bytes written and done
+        self._locks: dict[Key, asyncio.Lock] = {}
 
     @classmethod
     async def open(cls, root: Path) -> FileBlobStore:
@@ -62,9 +86,32 @@ class FileBlobStore:
         await asyncio.to_thread(store._load)
         return store
 
+    # ---- paths -----------------------------------------------------------------------------
+
+    def _blob_path(self, sha256: str) -> Path:
+        return self.root / "blobs" / sha256[:2] / f"{_checked(sha256)}.bin"
+
+    def _upload_path(self, sha256: str, unit_id: str, suffix: str) -> Path:
+        return self.root / "uploads" / f"{_checked(sha256)}.{_unit_key(unit_id)}{suffix}"
+
+    def _part_path(self, sha256: str, unit_id: str) -> Path:
+        return self._upload_path(sha256, unit_id, ".part")
+
+    def _upload_meta(self, sha256: str, unit_id: str) -> Path:
+        return self._upload_path(sha256, unit_id, ".json")
+
+    def _derived_path(self, sha256: str, variant: str) -> Path:
+        if variant not in ("display", "thumbnail"):
+            raise ValueError(f"unknown variant {variant!r}")
+        return self.root / "derived" / f"{_checked(sha256)}.{variant}.jpg"
+
+    # ---- start-up: read the metadata, finish what a crash interrupted ----------------------
+
     def _load(self) -> None:
         for sub in ("blobs", "uploads", "derived"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
+        for stale in self.root.rglob("*.tmp"):
+            stale.unlink()
         for meta in (self.root / "blobs").glob("*/*.json"):
             record = json.loads(meta.read_bytes())
             record["units"] = frozenset(record["units"])
@@ -73,18 +120,29 @@ class FileBlobStore:
                 self._blobs[info.sha256] = info
         for meta in (self.root / "uploads").glob("*.json"):
             record = json.loads(meta.read_bytes())
-            part = self._part_path(record["sha256"])
-            record["offset"] = part.stat().st_size if part.exists() else 0
-            self._uploads[record["sha256"]] = UploadInfo(**record)
+            sha, unit = record["sha256"], record["unit_id"]
+            part = self._part_path(sha, unit)
+            blob = self._blobs.get(sha)
+            if blob is not None and unit in blob.units:
+                # Admitted; the crash came before the upload's files were removed.
+                part.unlink(missing_ok=True)
+                meta.unlink()
+                continue
+            if not part.exists():
+                part.write_bytes(b"")
+            record["offset"] = part.stat().st_size
+            self._uploads[(sha, unit)] = UploadInfo(**record)
+        for meta in (self.root / "blobs").glob("*/*.json"):
+            sha = meta.stem
+            if sha not in self._blobs:
+                # Metadata written, bytes never moved (the upload's .part is still there): the
+                # upload is complete and will be admitted again; drop the early metadata.
+                meta.unlink()
 
-    def _blob_path(self, sha256: str) -> Path:
-        return self.root / "blobs" / sha256[:2] / f"{sha256}.bin"
+    def _lock(self, key: Key) -> asyncio.Lock:
+        return self._locks.setdefault(key, asyncio.Lock())
 
-    def _part_path(self, sha256: str) -> Path:
-        return self.root / "uploads" / f"{sha256}.part"
-
-    def _derived_path(self, sha256: str, variant: str) -> Path:
-        return self.root / "derived" / f"{sha256}.{variant}.jpg"
+    # ---- reads -----------------------------------------------------------------------------
 
     async def blob(self, sha256: str) -> BlobInfo | None:
         return self._blobs.get(sha256)
@@ -92,103 +150,125 @@ class FileBlobStore:
     async def blobs(self) -> list[BlobInfo]:
         return list(self._blobs.values())
 
-    async def upload(self, sha256: str) -> UploadInfo | None:
-        return self._uploads.get(sha256)
+    async def upload(self, sha256: str, unit_id: str) -> UploadInfo | None:
+        return self._uploads.get((sha256, unit_id))
 
     async def uploads(self) -> list[UploadInfo]:
         return list(self._uploads.values())
 
-    async def begin_upload(self, sha256: str, length: int, unit_id: str, now: float) -> UploadInfo:
-        if sha256 in self._uploads:
-            return self._uploads[sha256]
-        info = UploadInfo(sha256, length, 0, unit_id, now)
+    # ---- uploads ---------------------------------------------------------------------------
 
-        def create() -> None:
-            self._part_path(sha256).write_bytes(b"")
-            record = dataclasses.asdict(info)
-            del record["offset"]
-            _write_atomically(self.root / "uploads" / f"{sha256}.json", json.dumps(record).encode())
+    async def begin_upload(self, sha256: str, unit_id: str, length: int, now: float) -> UploadInfo:
+        key = (sha256, unit_id)
+        async with self._lock(key):
+            if key in self._uploads:
+                return self._uploads[key]
+            info = UploadInfo(sha256, length, 0, unit_id, now)
 
-        await asyncio.to_thread(create)
-        self._uploads[sha256] = info
-        return info
+            def create() -> None:
+                self._part_path(sha256, unit_id).write_bytes(b"")
+                record = dataclasses.asdict(info)
+                del record["offset"]
+                _write_atomically(self._upload_meta(sha256, unit_id), json.dumps(record).encode())
 
-    async def append(self, sha256: str, offset: int, data: bytes) -> int:
-        info = self._uploads[sha256]
-        if offset != info.offset or offset + len(data) > info.length:
-            raise offset_mismatch(info.offset)
-        # Claim the range before the thread runs, so a second writer sees the new offset.
-        self._uploads[sha256] = dataclasses.replace(info, offset=offset + len(data))
+            await asyncio.to_thread(create)
+            self._uploads[key] = info
+            return info
 
-        def write() -> None:
-            with open(self._part_path(sha256), "r+b") as f:
-                f.seek(offset)
-                f.write(data)
+    async def append(self, sha256: str, unit_id: str, offset: int, data: bytes) -> int:
+        key = (sha256, unit_id)
+        async with self._lock(key):
+            info = self._uploads.get(key)
+            if info is None or offset != info.offset or offset + len(data) > info.length:
+                raise offset_mismatch(0 if info is None else info.offset)
 
-        try:
+            def write() -> None:
+                with open(self._part_path(sha256, unit_id), "r+b") as f:
+                    f.seek(offset)
+                    try:
+                        f.write(data)
+                        f.flush()
+                    except BaseException:
+                        f.truncate(offset)  # what failed half-way is not kept
+                        raise
+
             await asyncio.to_thread(write)
-        except BaseException:
-            self._uploads[sha256] = info
-            raise
-        return offset + len(data)
+            self._uploads[key] = dataclasses.replace(info, offset=offset + len(data))
+            return offset + len(data)
 
-    async def flush(self, sha256: str) -> None:
+    async def flush(self, sha256: str, unit_id: str) -> None:
+        key = (sha256, unit_id)
+
         def sync() -> None:
-            with open(self._part_path(sha256), "r+b") as f:
+            with open(self._part_path(sha256, unit_id), "r+b") as f:
                 os.fsync(f.fileno())
 
-        if sha256 in self._uploads:
-            await asyncio.to_thread(sync)
+        async with self._lock(key):
+            if key in self._uploads:
+                await asyncio.to_thread(sync)
 
-    async def read_upload(self, sha256: str) -> bytes:
-        return await asyncio.to_thread(self._part_path(sha256).read_bytes)
+    async def read_upload(self, sha256: str, unit_id: str) -> bytes:
+        async with self._lock((sha256, unit_id)):
+            return await asyncio.to_thread(self._part_path(sha256, unit_id).read_bytes)
 
-    async def discard_upload(self, sha256: str) -> None:
-        self._uploads.pop(sha256, None)
+    async def discard_upload(self, sha256: str, unit_id: str) -> None:
+        key = (sha256, unit_id)
+        async with self._lock(key):
+            self._uploads.pop(key, None)
 
-        def remove() -> None:
-            for path in (self._part_path(sha256), self.root / "uploads" / f"{sha256}.json"):
-                with contextlib.suppress(FileNotFoundError):
-                    path.unlink()
+            def remove() -> None:
+                self._part_path(sha256, unit_id).unlink(missing_ok=True)
+                self._upload_meta(sha256, unit_id).unlink(missing_ok=True)
 
-        await asyncio.to_thread(remove)
+            await asyncio.to_thread(remove)
+        self._locks.pop(key, None)
 
-    async def admit(self, sha256: str, media_type: str, now: float) -> BlobInfo:
-        upload = self._uploads[sha256]
-        existing = self._blobs.get(sha256)
-        if existing is not None:
-            await self.add_unit(sha256, upload.unit_id)
-            await self.discard_upload(sha256)
-            return self._blobs[sha256]
-        info = BlobInfo(
-            sha256, upload.length, media_type, now, upload.started_at, frozenset({upload.unit_id})
-        )
+    async def admit(self, sha256: str, unit_id: str, media_type: str, now: float) -> BlobInfo:
+        key = (sha256, unit_id)
+        # The upload's lock, then the blob's (two cells admitting the same bytes at once must
+        # not lose one of them from the blob's cells).
+        async with self._lock(key), self._lock((sha256, "")):
+            upload = self._uploads[key]
+            existing = self._blobs.get(sha256)
+            if existing is None:
+                info = BlobInfo(
+                    sha256,
+                    upload.length,
+                    media_type,
+                    now,
+                    upload.started_at,
+                    frozenset({unit_id}),
+                    now,
+                )
+            else:
+                info = dataclasses.replace(
+                    existing, units=existing.units | {unit_id}, touched_at=now
+                )
 
-        def move() -> None:
-            target = self._blob_path(sha256)
-            target.parent.mkdir(exist_ok=True)
-            part = self._part_path(sha256)
-            with open(part, "r+b") as f:
-                os.fsync(f.fileno())
-            os.replace(part, target)
-            _write_atomically(target.with_suffix(".json"), _blob_json(info))
-            with contextlib.suppress(FileNotFoundError):
-                (self.root / "uploads" / f"{sha256}.json").unlink()
-            _fsync_dir(self.root / "uploads")
+            def move() -> None:
+                target = self._blob_path(sha256)
+                target.parent.mkdir(exist_ok=True)
+                part = self._part_path(sha256, unit_id)
+                # Metadata first: a crash before the move leaves it without bytes, which
+                # start-up drops; after the move, start-up finds both (see _load).
+                _write_atomically(target.with_suffix(".json"), _blob_json(info))
+                if existing is None:
+                    with open(part, "r+b") as f:
+                        os.fsync(f.fileno())
+                    os.replace(part, target)
+                    _fsync_dir(target.parent)
+                else:
+                    part.unlink(missing_ok=True)
+                self._upload_meta(sha256, unit_id).unlink(missing_ok=True)
+                _fsync_dir(self.root / "uploads")
 
-        await asyncio.to_thread(move)
-        self._uploads.pop(sha256, None)
-        self._blobs[sha256] = info
+            await asyncio.to_thread(move)
+            self._uploads.pop(key, None)
+            self._blobs[sha256] = info
+        self._locks.pop(key, None)
         return info
 
-    async def add_unit(self, sha256: str, unit_id: str) -> None:
-        info = self._blobs[sha256]
-        if unit_id in info.units:
-            return
-        info = dataclasses.replace(info, units=info.units | {unit_id})
-        path = self._blob_path(sha256).with_suffix(".json")
-        await asyncio.to_thread(_write_atomically, path, _blob_json(info))
-        self._blobs[sha256] = info
+    # ---- blobs -----------------------------------------------------------------------------
 
     async def read(self, sha256: str, start: int, end: int) -> bytes:
         def read() -> bytes:
@@ -222,8 +302,10 @@ class FileBlobStore:
             return None
 
     async def put_derived(self, sha256: str, variant: str, data: bytes) -> None:
-        # A cache: lost on a crash, made again on the next request.
-        await asyncio.to_thread(self._derived_path(sha256, variant).write_bytes, data)
+        # A cache: renamed into place whole (never read half-written), not fsynced (a crash
+        # loses it, and the next request makes it again).
+        path = self._derived_path(sha256, variant)
+        await asyncio.to_thread(_write_atomically, path, data, False)
 
     async def close(self) -> None:
         return None
