@@ -33,6 +33,7 @@ from schema.automerge_io import plain
 from schema.documents import KINDS
 from schema.errors import SotayError, invalid
 from schema.migrations import CURRENT_VERSION
+from schema.validation import check_values
 from syncd.protocol.document_id import is_document_id
 
 T = TypeVar("T")
@@ -225,10 +226,13 @@ class Handbook:
         trial.set_actor(self._actor)
         result = op(trial)  # raises ValidationError; the replica is untouched
         roles = self.roles_on(cell_id)
-        if roles is not None:
-            verdict = check_write(kind, Actor(self.member_id, roles), plain(doc), plain(trial))
-            if not verdict.allowed:
-                raise invalid(verdict.rule, verdict.reason_vi, verdict.reason_en)
+        old, new = plain(doc), plain(trial)
+        # The server's two checks, here first: who may write there, and what may be written.
+        verdict = check_values(kind, old, new)
+        if verdict.allowed and roles is not None:
+            verdict = check_write(kind, Actor(self.member_id, roles), old, new)
+        if not verdict.allowed:
+            raise invalid(verdict.rule, verdict.reason_vi, verdict.reason_en)
         doc.merge(trial)
         changes = doc.get_changes(before)
         self.store.append(doc_id, [c.bytes for c in changes])

@@ -118,6 +118,9 @@ def _inserted(before: Any, after: Any) -> list[Any] | None:
     return added if i == len(before) else None
 
 
+inserted = _inserted  # shared with schema.validation
+
+
 def _append_only(before: Any, after: Any) -> bool:
     return _inserted(before, after) is not None
 

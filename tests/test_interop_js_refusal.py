@@ -94,3 +94,48 @@ async def test_member_roster_edit_from_stock_js_client_is_refused_and_contained(
     assert [(e["person_id"], e["rule"]) for e in refused] == [
         (member["member_id"], "roster_secretary_only")
     ]
+
+
+async def test_an_invalid_status_from_a_stock_js_secretary_is_refused_with_the_schema_code(
+    demo_server: ServerProcess,
+) -> None:
+    """The secretary may write the roster, but not a status outside the lifecycle: the server
+    judges the value with the schema's own checks and stores nothing."""
+    secretary = demo_server.device("cell_secretary")
+    cell_id = secretary["unit_id"]
+    cell = next(c for c in demo_server.demo_manifest()["cells"] if c["unit_id"] == cell_id)
+    url = cell["documents"]["roster"]
+    doc_id = from_url(url)
+    victim = f"{cell_id}-m04"
+    heads_before = demo_server.get_json(f"/api/documents/{doc_id}")["heads"]
+    async with SyncConnection(demo_server.ws_as("province_admin")) as reader:
+        await reader.open(doc_id)
+        assert await reader.wait_until(lambda: _hex_heads(reader, doc_id) == heads_before, 5)
+        saved_before = reader.document(doc_id).save()
+    out = await run_client(
+        "invalid-edit",
+        demo_server.ws_as("cell_secretary", cell_id),
+        url,
+        victim,
+        "status",
+        "on_holiday",
+        timeout_ms=WINDOW_MS + 15_000,
+        timeout=WINDOW_MS / 1000 + 25,
+    )
+    assert out["local_value"] == "on_holiday"  # the stock client has no schema
+    notice = out["notice"]
+    assert notice is not None, f"no ephemeral-message on the JS handle: {out}"
+    assert notice["type"] == REJECTION_NOTICE
+    assert notice["rule"] == "bad_status"
+    assert notice["path"] == ["members", victim, "status"]
+    # The server's document is byte for byte what it was.
+    assert demo_server.get_json(f"/api/documents/{doc_id}")["heads"] == heads_before
+    async with SyncConnection(demo_server.ws_as("province_admin")) as reader:
+        await reader.open(doc_id)
+        assert await reader.wait_until(lambda: _hex_heads(reader, doc_id) == heads_before, 5)
+        assert reader.document(doc_id).save() == saved_before
+    entries = demo_server.get_json(f"/api/audit?unit_id={cell_id}")["entries"]
+    assert any(
+        e["document_id"] == doc_id and e["outcome"] == "rejected" and e["rule"] == "bad_status"
+        for e in entries
+    )

@@ -1,7 +1,8 @@
 """The server's policy: read scopes from the org tree, writes judged by ``schema.access``.
 
 Cell documents are readable by anyone holding a role on the cell or above it, and writable as
-``schema.access.check_write`` says for the author's roles at the moment the change arrives.
+``schema.access.check_write`` says for the author's roles at the moment the change arrives, with
+values ``schema.validation.check_values`` accepts (the checks the SDK runs before a local edit).
 A document a peer pushes that is not a cell's (a stock client's scratch document) belongs to
 the person who pushed it: only they read and write it. Pure: it reads the in-memory ``OrgTree``,
 which the directory keeps current.
@@ -13,6 +14,7 @@ from automerge.core import Document
 
 from schema.access import ALLOW, Actor, Verdict, check_write
 from schema.automerge_io import plain
+from schema.validation import check_values
 from syncd.core.org import OrgTree
 from syncd.core.policy import DocumentInfo, Principal
 
@@ -49,4 +51,8 @@ class HierarchyPolicy:
                 return ALLOW
             return OWNER_ONLY
         actor = Actor(principal.person_id or None, self.roles(principal, info))
-        return check_write(info.kind, actor, plain(before), plain(after))
+        old, new = plain(before), plain(after)
+        verdict = check_write(info.kind, actor, old, new)
+        if not verdict.allowed:
+            return verdict
+        return check_values(info.kind, old, new)

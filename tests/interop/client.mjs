@@ -10,6 +10,7 @@
 //   node client.mjs watch          <wsUrl> <automergeUrl> <path> <expectedValue>
 //   node client.mjs unavailable    <wsUrl> <automergeUrl>
 //   node client.mjs forbidden-edit <wsUrl> <automergeUrl> <memberId> <value>
+//   node client.mjs invalid-edit <wsUrl> <automergeUrl> <memberId> <field> <value>
 //
 // <wsUrl> carries the device token as the server wants it (`ws://host:port/sync?token=...`):
 // the stock WebSocketClientAdapter takes the full URL, and browsers cannot set headers anyway.
@@ -231,7 +232,7 @@ const WINDOW_MS = Number(process.env.SOTAY_INTEROP_WINDOW_MS || 5000)
 
 // A change the server must refuse (a member rewriting another member's roster record), then
 // WINDOW_MS of watching what goes over the wire while the stock client lives with the refusal.
-async function forbiddenEdit(wsUrl, url, memberId, value) {
+async function forbiddenEdit(wsUrl, url, memberId, value, field = "full_name") {
   const { repo, adapter } = openRepo(wsUrl)
   const frames = countFrames(adapter)
   progress.waiting = "find"
@@ -240,16 +241,16 @@ async function forbiddenEdit(wsUrl, url, memberId, value) {
   handle.on("ephemeral-message", ({ senderId, message }) => {
     notices.push({ senderId, message, at: now() })
   })
-  const before = plain(at(handle.doc(), ["members", memberId, "full_name"]))
+  const before = plain(at(handle.doc(), ["members", memberId, field]))
   if (typeof before !== "string") {
-    fail(`no member ${memberId} with a full_name in ${url}`)
+    fail(`no member ${memberId} with a ${field} in ${url}`)
     return
   }
   const headsBefore = decodeHeads(handle.heads())
   const start = now()
   progress.waiting = `${WINDOW_MS} ms after the edit`
   handle.change(d => {
-    d.members[memberId].full_name = value
+    d.members[memberId][field] = value
   })
   await sleep(WINDOW_MS)
   const after = frames.filter(f => f.at >= start)
@@ -258,7 +259,7 @@ async function forbiddenEdit(wsUrl, url, memberId, value) {
     const key = `${f.dir}:${f.type}`
     types[key] = (types[key] || 0) + 1
   }
-  const local = plain(at(handle.doc(), ["members", memberId, "full_name"]))
+  const local = plain(at(handle.doc(), ["members", memberId, field]))
   await shutdown(repo)
   done({
     notice: notices.length ? notices[0].message : null,
@@ -285,6 +286,8 @@ const commands = {
   watch: [watch, 4],
   unavailable: [unavailable, 2],
   "forbidden-edit": [forbiddenEdit, 4],
+  // A write the permissions allow but the schema does not: <field> of a member set to <value>.
+  "invalid-edit": [(ws, url, member, field, value) => forbiddenEdit(ws, url, member, value, field), 5],
 }
 
 const [name, ...args] = process.argv.slice(2)
