@@ -61,15 +61,19 @@ class CleanFile:
     media_type: str
 
 
+def _extra_missing() -> Exception:
+    return invalid(
+        "photos_extra_missing",
+        "Thiết bị chưa cài thư viện xử lý ảnh (pip install 'sotay[photos]').",
+        "The photo libraries are not installed (pip install 'sotay[photos]').",
+    )
+
+
 def _pillow():  # type: ignore[no-untyped-def]
     try:
         from PIL import Image
     except ImportError as exc:  # pragma: no cover - depends on the install
-        raise invalid(
-            "photos_extra_missing",
-            "Thiết bị chưa cài thư viện xử lý ảnh (pip install 'sotay[photos]').",
-            "The photo libraries are not installed (pip install 'sotay[photos]').",
-        ) from exc
+        raise _extra_missing() from exc
     return Image
 
 
@@ -154,11 +158,7 @@ def _clean_heif(data: bytes) -> bytes:
     try:
         import pillow_heif
     except ImportError as exc:  # pragma: no cover - depends on the install
-        raise invalid(
-            "photos_extra_missing",
-            "Thiết bị chưa cài thư viện đọc ảnh HEIC (pip install 'sotay[photos]').",
-            "The HEIC library is not installed (pip install 'sotay[photos]').",
-        ) from exc
+        raise _extra_missing() from exc
     try:
         heif = pillow_heif.open_heif(io.BytesIO(data))
         images = list(heif)  # every top-level image: a burst or a live photo has several

@@ -97,17 +97,23 @@ class BlobClient:
     def _headers(self, **extra: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}", **extra}
 
-    def head(self, cell_id: str, sha256: str) -> RemoteState | None:
-        """How much of ``sha256`` the server holds for this cell; None if nothing yet."""
+    def _exchange(
+        self, method: str, path: str, headers: dict[str, str]
+    ) -> tuple[http.client.HTTPResponse, bytes]:
+        """One request without a body on its own connection; a broken link is LinkLost."""
         conn = self._connection()
         try:
-            conn.request("HEAD", self._path(cell_id, sha256), headers=self._headers())
+            conn.request(method, path, headers=headers)
             resp = conn.getresponse()
-            resp.read()
+            return resp, resp.read()
         except (OSError, http.client.HTTPException) as exc:
             raise LinkLost(str(exc)) from exc
         finally:
             conn.close()
+
+    def head(self, cell_id: str, sha256: str) -> RemoteState | None:
+        """How much of ``sha256`` the server holds for this cell; None if nothing yet."""
+        resp, _ = self._exchange("HEAD", self._path(cell_id, sha256), self._headers())
         if resp.status == 404:
             return None
         if resp.status != 200:
@@ -166,15 +172,7 @@ class BlobClient:
         """Bytes ``[start, end)`` (the whole derived copy for a variant) and the total size."""
         query = f"?variant={variant}" if variant else ""
         headers = self._headers() if variant else self._headers(Range=f"bytes={start}-{end - 1}")
-        conn = self._connection()
-        try:
-            conn.request("GET", self._path(cell_id, sha256, query), headers=headers)
-            resp = conn.getresponse()
-            body = resp.read()
-        except (OSError, http.client.HTTPException) as exc:
-            raise LinkLost(str(exc)) from exc
-        finally:
-            conn.close()
+        resp, body = self._exchange("GET", self._path(cell_id, sha256, query), headers)
         if resp.status == 206:
             total = int((resp.getheader("content-range") or "/0").rsplit("/", 1)[1])
             return body, total
