@@ -22,7 +22,8 @@ from typing import Any, TypeVar
 from automerge.core import Document
 
 from client_sdk.identity import DeviceIdentity
-from client_sdk.local_store import COMPACT_AFTER_CHUNKS, LocalStore
+from client_sdk.local_store import COMPACT_AFTER_CHUNKS, LocalStore, PendingOp
+from client_sdk.operations import OPERATIONS, Operation, format_0_name, operation_for_method
 from conflict_rules import resolution
 from conflict_rules.conflicts import Conflict, cell_conflicts
 from schema import meetings as mt
@@ -49,11 +50,28 @@ class ChangeEvent:
 
 @dataclass(frozen=True)
 class Refusal:
+    """A write that did not reach the server: its operation (``roster.add_member``, see
+    ``client_sdk.operations``), the arguments it was made with, and why."""
+
     document_id: str
-    method: str
-    call: dict[str, Any]
+    operation: str
+    args: dict[str, Any]
     code: str
     message_vi: str
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Refusal:
+        """Kept refusals, including those older releases stored by method name."""
+        if "operation" not in record:
+            method = str(record.get("method", ""))
+            record = {
+                "document_id": record.get("document_id", ""),
+                "operation": format_0_name(method),
+                "args": record.get("call", {}),
+                "code": record.get("code", ""),
+                "message_vi": record.get("message_vi", ""),
+            }
+        return cls(**record)
 
 
 @dataclass(frozen=True)
@@ -66,10 +84,11 @@ class SyncStatus:
 
 
 def _replayable(method: Callable[..., T]) -> Callable[..., T]:
-    """Remember a write as (method, arguments) until the server has it: after a refusal the
-    device resets to the server's state and replays what is still allowed (docs/design.md,
-    "Refusals")."""
+    """Remember a write as its operation and arguments until the server has it: after a
+    refusal the device resets to the server's state and replays what is still allowed
+    (docs/design.md, "Refusals"; the record format is ``client_sdk.operations``)."""
     signature = inspect.signature(method)
+    operation = operation_for_method(method.__name__)
 
     @functools.wraps(method)
     def wrapper(self: Handbook, *args: Any, **kwargs: Any) -> T:
@@ -82,7 +101,7 @@ def _replayable(method: Callable[..., T]) -> Callable[..., T]:
                 call.update(value)
             else:
                 call[name] = value
-        outer, self._call = self._call, (method.__name__, call)
+        outer, self._call = self._call, (operation, call)
         try:
             return method(self, *args, **kwargs)
         finally:
@@ -123,6 +142,9 @@ class Handbook:
         self.member_id = self.store.get_meta("member_id") or ""
         self._docs: dict[str, Document] = {}
         self._call: tuple[str, dict[str, Any]] | None = None  # the write being made (replay log)
+        # During a reset: the document being rebuilt in memory and the writes replayed onto it,
+        # stored together only when the replay is over (``reset_document``).
+        self._rebasing: tuple[str, list[PendingOp]] | None = None
         self._subscribers: list[Callable[[ChangeEvent], None]] = []
         self.connected = False
 
@@ -235,10 +257,15 @@ class Handbook:
             raise invalid(verdict.rule, verdict.reason_vi, verdict.reason_en)
         doc.merge(trial)
         changes = doc.get_changes(before)
-        self.store.append(doc_id, [c.bytes for c in changes])
+        pending = None
         if self._call is not None:
             name, call = self._call
-            self.store.add_pending_op(doc_id, name, json.dumps(call), [c.hash for c in changes])
+            pending = PendingOp(Operation(name, dict(call)), [c.hash for c in changes])
+        if self._rebasing is not None and self._rebasing[0] == doc_id:
+            if pending is not None:
+                self._rebasing[1].append(pending)
+            return result  # stored with the new base, in one transaction
+        self.store.append(doc_id, [c.bytes for c in changes], pending)
         self._maybe_compact(doc_id, doc)
         self._notify(ChangeEvent(cell_id, kind, doc_id, "local"))
         return result
@@ -272,41 +299,75 @@ class Handbook:
 
         ``refused_rule`` set means "do not replay at all": the server refused again what the
         local rules allowed, so every pending write is reported refused under that rule.
+
+        The replay runs in memory; the new base, the writes still pending, the new actor and
+        the refusals are then stored in one transaction. Until it commits the device file holds
+        the old document and every old pending write, so a crash at any point loses nothing and
+        the next reset starts again from there.
         """
-        doc = self.document(document_id)
-        base = doc.fork_at(server_heads) if server_heads else Document()
+        old_doc = self.document(document_id)
+        base = old_doc.fork_at(server_heads) if server_heads else Document()
         known = {c.hash for c in base.get_changes([])}
         # A fresh actor: the refused change used the old one's next sequence number.
-        actor = secrets.token_hex(16)
-        self.store.set_meta("actor_id", actor)
+        old_actor, actor = self._actor, secrets.token_hex(16)
         self._actor = bytes.fromhex(actor)
-        for other in self._docs.values():
-            other.set_actor(self._actor)
         base.set_actor(self._actor)
-        pending = self.store.pending_ops(document_id)
-        self.store.clear_pending_ops(document_id)
-        self._docs[document_id] = base
-        self.store.compact(document_id, base)
+        replayed: list[PendingOp] = []
         refused: list[Refusal] = []
-        for method, call, hashes in pending:
-            if hashes and set(hashes) <= known:
-                continue  # the server already has this one
-            if refused_rule is not None:
-                refused.append(Refusal(document_id, method, call, refused_rule, ""))
-                continue
-            try:
-                getattr(self, method)(**call)
-            except SotayError as exc:
-                refused.append(Refusal(document_id, method, call, exc.code, exc.message_vi))
+        self._docs[document_id] = base
+        self._rebasing = (document_id, replayed)
+        try:
+            for op in self.store.pending_ops(document_id):
+                if op.change_hashes and set(op.change_hashes) <= known:
+                    continue  # the server already has this one
+                if refused_rule is not None:
+                    refused.append(self._refusal(document_id, op.operation, refused_rule, ""))
+                    continue
+                refusal = self._replay(document_id, op.operation)
+                if refusal is not None:
+                    refused.append(refusal)
+        except BaseException:
+            self._docs[document_id] = old_doc  # nothing was stored: carry on as before
+            self._actor = old_actor
+            raise
+        finally:
+            self._rebasing = None
+        meta = {"actor_id": actor}
         if refused:
             earlier = json.loads(self.store.get_meta("refusals") or "[]")
             earlier.extend(dataclasses.asdict(r) for r in refused)
-            self.store.set_meta("refusals", json.dumps(earlier[-200:], ensure_ascii=False))
+            meta["refusals"] = json.dumps(earlier[-200:], ensure_ascii=False)
+        self.store.rebase(document_id, base, replayed, meta)
+        for other in self._docs.values():
+            other.set_actor(self._actor)
+        info = next(d for d in self.store.documents() if d.document_id == document_id)
+        self._notify(ChangeEvent(info.cell_id, info.kind, document_id, "local"))
         return refused
+
+    def _replay(self, document_id: str, operation: Operation) -> Refusal | None:
+        method = OPERATIONS.get(operation.name)
+        if method is None:  # written by a newer release, then the app was downgraded
+            return self._refusal(
+                document_id,
+                operation,
+                "unknown_operation",
+                "Phiên bản ứng dụng này không biết thao tác đang chờ; hãy cập nhật ứng dụng.",
+            )
+        try:
+            getattr(self, method)(**operation.args)
+        except SotayError as exc:
+            return self._refusal(document_id, operation, exc.code, exc.message_vi)
+        except TypeError as exc:  # arguments this release's operation no longer takes
+            return self._refusal(document_id, operation, "bad_operation_record", str(exc)[:200])
+        return None
+
+    @staticmethod
+    def _refusal(document_id: str, operation: Operation, code: str, message_vi: str) -> Refusal:
+        return Refusal(document_id, operation.name, operation.args, code, message_vi)
 
     def refusals(self) -> list[Refusal]:
         """Writes the server refused and that could not be replayed: for the secretary to see."""
-        return [Refusal(**r) for r in json.loads(self.store.get_meta("refusals") or "[]")]
+        return [Refusal.from_record(r) for r in json.loads(self.store.get_meta("refusals") or "[]")]
 
     def record_remote(self, document_id: str, before: list[bytes]) -> None:
         """The syncer applied remote changes to a replica: store them, tell subscribers."""
@@ -339,9 +400,8 @@ class Handbook:
         while in sync; only a change of heads is written."""
         if sorted(server_heads) == sorted(self.store.acked_heads(document_id)):
             return
-        self.store.set_acked_heads(document_id, server_heads)
-        if sorted(server_heads) == sorted(self.document(document_id).get_heads()):
-            self.store.clear_pending_ops(document_id)
+        everything = sorted(server_heads) == sorted(self.document(document_id).get_heads())
+        self.store.set_acked_heads(document_id, server_heads, clear_pending=everything)
 
     def pending_changes(self) -> int:
         total = 0

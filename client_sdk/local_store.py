@@ -8,12 +8,15 @@ one ``save()`` now and then.
 
 from __future__ import annotations
 
-import json
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from automerge.core import Document
+
+from client_sdk.operations import FORMAT, Operation, decode
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -49,13 +52,30 @@ CREATE TABLE IF NOT EXISTS blob_parts (   -- a download under way, chunk by chun
 CREATE TABLE IF NOT EXISTS pending_ops (
     seq          INTEGER PRIMARY KEY AUTOINCREMENT,
     document_id  TEXT NOT NULL,
-    method       TEXT NOT NULL,
-    call         TEXT NOT NULL,
+    method       TEXT NOT NULL,           -- the operation's name (format 0: a Handbook method)
+    call         TEXT NOT NULL,           -- its record (client_sdk/operations.py)
     change_hashes BLOB NOT NULL
 );
 """
 
+# Each step takes a device file from the release before it (PRAGMA user_version) to the next.
+# A phone may skip releases, so every step stays here, in order, forever.
+_MIGRATIONS: tuple[str, ...] = (
+    # 1: pending writes become versioned operation records (client_sdk/operations.py); rows
+    # written before keep format 0 (method name + keyword arguments) and are upgraded on reading.
+    "ALTER TABLE pending_ops ADD COLUMN format INTEGER NOT NULL DEFAULT 0",
+)
+STORE_VERSION = len(_MIGRATIONS)
+
 COMPACT_AFTER_CHUNKS = 500
+
+
+@dataclass(frozen=True)
+class PendingOp:
+    """A write the server has not acknowledged, and the changes it made here."""
+
+    operation: Operation
+    change_hashes: list[bytes]
 
 
 @dataclass(frozen=True)
@@ -81,6 +101,29 @@ class LocalStore:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(_SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        version = int(self.db.execute("PRAGMA user_version").fetchone()[0])
+        if version > STORE_VERSION:
+            raise RuntimeError(
+                f"device file {self.path} was written by a newer app (store version {version})"
+            )
+        for step in range(version, STORE_VERSION):
+            with self.transaction():
+                self.db.execute(_MIGRATIONS[step])
+                self.db.execute(f"PRAGMA user_version={step + 1}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One durable unit: all of it on disk at COMMIT, none of it after a crash before."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
 
     def close(self) -> None:
         self.db.close()
@@ -119,20 +162,20 @@ class LocalStore:
         data = b"".join(r[0] for r in rows)
         return Document.load(data) if data else Document()
 
-    def append(self, document_id: str, changes: list[bytes]) -> None:
-        """Durable on return (one transaction, synchronous=FULL)."""
-        if not changes:
+    def append(
+        self, document_id: str, changes: list[bytes], pending: PendingOp | None = None
+    ) -> None:
+        """Durable on return (one transaction, synchronous=FULL). A local write's changes and
+        its replay record land together: a crash never keeps an edit it could not replay."""
+        if not changes and pending is None:
             return
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
+        with self.transaction():
             self.db.executemany(
                 "INSERT INTO chunks(document_id, data) VALUES(?, ?)",
                 [(document_id, c) for c in changes],
             )
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+            if pending is not None:
+                self._insert_pending(document_id, pending)
 
     def chunk_count(self, document_id: str) -> int:
         row = self.db.execute(
@@ -143,16 +186,34 @@ class LocalStore:
     def compact(self, document_id: str, doc: Document) -> None:
         """Replace the log by one snapshot. ``doc`` must hold every stored chunk."""
         snapshot = doc.save()
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            self.db.execute("DELETE FROM chunks WHERE document_id=?", (document_id,))
-            self.db.execute(
-                "INSERT INTO chunks(document_id, data) VALUES(?, ?)", (document_id, snapshot)
-            )
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+        with self.transaction():
+            self._replace_chunks(document_id, snapshot)
+
+    def _replace_chunks(self, document_id: str, snapshot: bytes) -> None:
+        self.db.execute("DELETE FROM chunks WHERE document_id=?", (document_id,))
+        self.db.execute(
+            "INSERT INTO chunks(document_id, data) VALUES(?, ?)", (document_id, snapshot)
+        )
+
+    def rebase(
+        self,
+        document_id: str,
+        doc: Document,
+        pending: list[PendingOp],
+        meta: dict[str, str],
+    ) -> None:
+        """After a refusal: the document becomes ``doc`` (the server's state with the replayed
+        writes), its pending writes become ``pending``, and ``meta`` is set — all in one
+        transaction, so a crash leaves either the old state with every old pending write, or
+        the new one whole (docs/design.md, "Refusals")."""
+        snapshot = doc.save()
+        with self.transaction():
+            self._replace_chunks(document_id, snapshot)
+            self.db.execute("DELETE FROM pending_ops WHERE document_id=?", (document_id,))
+            for op in pending:
+                self._insert_pending(document_id, op)
+            for key, value in meta.items():
+                self.set_meta(key, value)
 
     # ---- what the server has acknowledged -------------------------------------------------
 
@@ -162,10 +223,17 @@ class LocalStore:
         ).fetchone()
         return _unpack(row[0]) if row else []
 
-    def set_acked_heads(self, document_id: str, heads: list[bytes]) -> None:
-        self.db.execute(
-            "UPDATE documents SET acked_heads=? WHERE document_id=?", (_pack(heads), document_id)
-        )
+    def set_acked_heads(
+        self, document_id: str, heads: list[bytes], clear_pending: bool = False
+    ) -> None:
+        """``clear_pending``: the server holds everything here, so nothing needs replaying."""
+        with self.transaction():
+            self.db.execute(
+                "UPDATE documents SET acked_heads=? WHERE document_id=?",
+                (_pack(heads), document_id),
+            )
+            if clear_pending:
+                self.db.execute("DELETE FROM pending_ops WHERE document_id=?", (document_id,))
 
     # ---- attachment bytes ------------------------------------------------------------------
 
@@ -240,20 +308,27 @@ class LocalStore:
 
     # ---- writes the server has not acknowledged (replayed after a refusal) ------------------
 
-    def add_pending_op(
-        self, document_id: str, method: str, call_json: str, hashes: list[bytes]
-    ) -> None:
+    def _insert_pending(self, document_id: str, op: PendingOp) -> None:
         self.db.execute(
-            "INSERT INTO pending_ops(document_id, method, call, change_hashes) VALUES(?, ?, ?, ?)",
-            (document_id, method, call_json, b"".join(hashes)),
+            "INSERT INTO pending_ops(document_id, method, call, change_hashes, format) "
+            "VALUES(?, ?, ?, ?, ?)",
+            (
+                document_id,
+                op.operation.name,
+                op.operation.encode(),
+                b"".join(op.change_hashes),
+                FORMAT,
+            ),
         )
 
-    def pending_ops(self, document_id: str) -> list[tuple[str, dict, list[bytes]]]:
+    def pending_ops(self, document_id: str) -> list[PendingOp]:
+        """Oldest first, each upgraded to this release's record format."""
         rows = self.db.execute(
-            "SELECT method, call, change_hashes FROM pending_ops WHERE document_id=? ORDER BY seq",
+            "SELECT method, call, change_hashes, format FROM pending_ops "
+            "WHERE document_id=? ORDER BY seq",
             (document_id,),
         ).fetchall()
-        return [(m, json.loads(c), _unpack(h)) for m, c, h in rows]
+        return [PendingOp(decode(name, body, int(fmt)), _unpack(h)) for name, body, h, fmt in rows]
 
     def clear_pending_ops(self, document_id: str) -> None:
         self.db.execute("DELETE FROM pending_ops WHERE document_id=?", (document_id,))

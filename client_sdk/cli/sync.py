@@ -64,7 +64,7 @@ def run_sync(
     }
     for r in syncer.refusals:
         ctx.out.note(
-            f"Máy chủ từ chối thay đổi / The server refused an edit: {r.method} [{r.code}] "
+            f"Máy chủ từ chối thay đổi / The server refused an edit: {r.operation} [{r.code}] "
             f"{r.message_vi}"
         )
     if synced:
