@@ -355,7 +355,7 @@ async def test_revoking_a_device_closes_its_session_within_a_second(tmp_path: An
             assert took < 1.0
             assert any(e.startswith("[revoked]") for e in peer.errors)
         with pytest.raises(ServerRefused) as refused:
-            srv.token("member", CELL)
+            srv.token("member", CELL, fresh=True)
         assert refused.value.code == "unknown_device"
     finally:
         srv.stop()

@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import secrets
+from collections import deque
 from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from schema.errors import SotayError
+from syncd.core.limits import Limits
+from syncd.core.rate_limit import KeyedLimiter
 
 NONCE_BYTES = 32
 NONCE_TTL_S = 60.0
-MAX_PENDING_NONCES = 10_000
 
 
 @dataclass(frozen=True)
@@ -74,32 +77,86 @@ def verify_signature(public_key: bytes, nonce: bytes, signature: bytes) -> bool:
 
 @dataclass
 class Challenges:
-    """Outstanding nonces: nonce -> (device_id, expiry). Bounded in number and lifetime."""
+    """Outstanding nonces: nonce -> (device_id, expiry). Bounded per device, not globally.
 
+    A global cap lets one client fill it and lock every other device out of signing in. Here
+    each registered device holds at most ``per_device`` nonces (a new one replaces its oldest,
+    so a device retrying never locks itself out), and requests are rate-limited per device and
+    per client address; the total is then bounded by the number of registered devices.
+    """
+
+    per_device: int = 4
+    device_limiter: KeyedLimiter = field(default_factory=lambda: KeyedLimiter(1.0, 10))
+    client_limiter: KeyedLimiter = field(default_factory=lambda: KeyedLimiter(5.0, 60))
     pending: dict[bytes, tuple[str, float]] = field(default_factory=dict)
+    by_device: dict[str, deque[bytes]] = field(default_factory=dict)
+    _next_sweep: float = 0.0
+
+    @classmethod
+    def from_limits(cls, limits: Limits) -> Challenges:
+        return cls(
+            per_device=limits.challenges_per_device,
+            device_limiter=KeyedLimiter(
+                limits.challenge_device_rate, limits.challenge_device_burst
+            ),
+            client_limiter=KeyedLimiter(
+                limits.challenge_client_rate, limits.challenge_client_burst
+            ),
+        )
+
+    def admit(self, client: str, now: float) -> None:
+        """Before the device is even looked up: a flood of made-up device ids from one
+        address is stopped here."""
+        if not self.client_limiter.take(client, now):
+            raise _too_many("client")
 
     def issue(self, device_id: str, now: float) -> bytes:
-        self._expire(now)
-        if len(self.pending) >= MAX_PENDING_NONCES:
-            raise auth_error(
-                "too_many_challenges",
-                "Máy chủ đang bận, hãy thử lại sau.",
-                "Too many outstanding challenges; try again shortly.",
-            )
+        self._sweep(now)
+        if not self.device_limiter.take(device_id, now):
+            raise _too_many("device")
+        held = self.by_device.setdefault(device_id, deque())
+        while len(held) >= self.per_device:
+            self.pending.pop(held.popleft(), None)
         nonce = secrets.token_bytes(NONCE_BYTES)
         self.pending[nonce] = (device_id, now + NONCE_TTL_S)
+        held.append(nonce)
         return nonce
 
     def redeem(self, device_id: str, nonce: bytes, now: float) -> None:
         """Consume ``nonce`` for ``device_id`` or raise: unknown, expired, or someone else's."""
-        found = self.pending.pop(nonce, None)
+        found = self.pending.get(nonce)
         if found is None or found[1] < now or found[0] != device_id:
             raise auth_error(
                 "bad_nonce",
                 "Mã thử thách không hợp lệ hoặc đã hết hạn.",
                 "Unknown, used or expired nonce.",
             )
+        self._forget(nonce)
 
-    def _expire(self, now: float) -> None:
+    def _forget(self, nonce: bytes) -> None:
+        found = self.pending.pop(nonce, None)
+        if found is not None:
+            held = self.by_device.get(found[0])
+            if held is not None:
+                with contextlib.suppress(ValueError):
+                    held.remove(nonce)
+                if not held:
+                    del self.by_device[found[0]]
+
+    def _sweep(self, now: float) -> None:
+        """Drop expired nonces, at most once a second (a sweep walks them all)."""
+        if now < self._next_sweep:
+            return
+        self._next_sweep = now + 1.0
         for nonce in [n for n, (_, exp) in self.pending.items() if exp < now]:
-            del self.pending[nonce]
+            self._forget(nonce)
+
+
+def _too_many(who: str) -> SotayError:
+    vi = {"device": "thiết bị này", "client": "địa chỉ này"}[who]
+    en = {"device": "this device", "client": "this address"}[who]
+    return auth_error(
+        "too_many_challenges",
+        f"Quá nhiều yêu cầu đăng nhập từ {vi}, hãy thử lại sau ít phút.",
+        f"Too many sign-in requests from {en}; try again in a few minutes.",
+    )

@@ -34,5 +34,13 @@ class Limits:
     # collected; the collector runs this often.
     attachment_grace_s: float = 7 * 24 * 3600
     attachment_collect_interval_s: float = 3600
+    # Sign-in challenges (syncd/core/auth.Challenges): outstanding nonces per device, and the
+    # request rates per device and per client address. Carrier-grade NAT puts many phones behind
+    # one address, so the address limit is generous; memory is bounded per registered device.
+    challenges_per_device: int = 4
+    challenge_device_rate: float = 1.0
+    challenge_device_burst: int = 10
+    challenge_client_rate: float = 50.0
+    challenge_client_burst: int = 500
     # Lifetime of a device token (only checked at the websocket upgrade and on HTTP calls).
     token_ttl_s: float = 15 * 60

@@ -26,7 +26,7 @@ from syncd.storage.sqlite import DB_FILE, open_sqlite
 from syncd.storage.sqlite.lock import DataDirLock
 from syncd.web import admin_routes as admin_api
 from syncd.web import auth_routes as auth_api
-from syncd.web import blob_routes, enrol_routes, import_routes
+from syncd.web import blob_routes, enrol_routes, import_routes, log_redaction
 from syncd.web import read_routes as http_api
 from syncd.web.import_routes import ImportJobs
 from syncd.web.review_routes import conflicts as review_conflicts
@@ -84,6 +84,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        log_redaction.install()  # uvicorn's loggers exist by now
         lock = DataDirLock(data_dir).acquire()
         storage = await open_sqlite(data_dir / DB_FILE)
         services = await assemble(storage, limits, policy)
@@ -91,7 +92,7 @@ def create_app(
         app.state.services = services
         app.state.storage, app.state.store, app.state.hub = storage, storage.documents, hub
         app.state.directory, app.state.registry = directory, registry
-        app.state.challenges = Challenges()
+        app.state.challenges = Challenges.from_limits(limits)
         app.state.limits = limits
         app.state.peer_metadata = {"storageId": storage.storage_id, "isEphemeral": False}
         pool = FacePool()

@@ -33,6 +33,7 @@ async def challenge(request: Request) -> JSONResponse:
     directory: Directory = request.app.state.directory
     challenges: Challenges = request.app.state.challenges
     try:
+        challenges.admit(request.client.host if request.client else "?", time.time())
         data = await json_body(request)
         device_id = data.get("device_id")
         if not isinstance(device_id, str) or directory.active_device(device_id) is None:

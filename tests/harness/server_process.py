@@ -39,6 +39,7 @@ class ServerProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir / f"server-{self.port}.log"
         self._admin_token: str | None = None
+        self._tokens: dict[str, tuple[str, float]] = {}  # device id -> (token, expiry)
 
     @property
     def http(self) -> str:
@@ -92,9 +93,19 @@ class ServerProcess:
         d = self.device(role, unit_id)
         return DeviceIdentity.from_pem(d["device_id"], d["private_key_pem"])
 
-    def token(self, role: str = "province_admin", unit_id: str | None = None) -> str:
-        """A fresh token for a demo device, through the real challenge/token endpoints."""
-        return fetch_token_sync(self.http, self.identity(role, unit_id))[0]
+    def token(
+        self, role: str = "province_admin", unit_id: str | None = None, fresh: bool = False
+    ) -> str:
+        """A token for a demo device, through the real challenge/token endpoints. Kept and
+        reused while it has minutes left, as a real device does: the server limits how often
+        one device may ask for a challenge (README, "Limits"). ``fresh`` asks anew."""
+        identity = self.identity(role, unit_id)
+        kept = self._tokens.get(identity.device_id)
+        if not fresh and kept is not None and kept[1] - time.time() > 120:
+            return kept[0]
+        value, expires = fetch_token_sync(self.http, identity)
+        self._tokens[identity.device_id] = (value, expires.timestamp())
+        return value
 
     def ws_as(self, role: str, unit_id: str | None = None) -> str:
         """The websocket URL with a demo device's token, as a browser would open it."""

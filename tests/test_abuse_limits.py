@@ -1,0 +1,118 @@
+"""One client cannot lock others out of signing in, and no credential reaches a log line.
+
+Against the real server process. Loopback is a whole /8 on Linux, so a request sent from
+127.0.0.2 reaches the server on 127.0.0.1 as another client address.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import http.client
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import websockets
+
+from client_sdk.identity import DeviceIdentity
+from tests.harness.server_process import ServerProcess
+
+CELL = "c-dv-pb-1"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    srv = ServerProcess(tmp_path_factory.mktemp("abuse"), extra=["--log-level", "info"]).start()
+    yield srv
+    srv.stop()
+
+
+class Client:
+    """One keep-alive HTTP connection from a chosen loopback address."""
+
+    def __init__(self, server: ServerProcess, source: str) -> None:
+        self.conn = http.client.HTTPConnection(
+            "127.0.0.1", server.port, timeout=10, source_address=(source, 0)
+        )
+
+    def post(self, path: str, body: dict, token: str | None = None) -> tuple[int, dict]:
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self.conn.request("POST", path, json.dumps(body), headers)
+        resp = self.conn.getresponse()
+        return resp.status, json.loads(resp.read() or b"{}")
+
+    def challenge(self, device_id: str) -> tuple[int, dict]:
+        return self.post("/api/auth/challenge", {"device_id": device_id})
+
+    def token(self, identity: DeviceIdentity, nonce_b64: str) -> tuple[int, dict]:
+        signature = identity.sign(base64.b64decode(nonce_b64))
+        return self.post(
+            "/api/auth/token",
+            {
+                "device_id": identity.device_id,
+                "nonce": nonce_b64,
+                "signature": base64.b64encode(signature).decode(),
+            },
+        )
+
+    def sign_in(self, identity: DeviceIdentity) -> str:
+        status, answer = self.challenge(identity.device_id)
+        assert status == 200, answer
+        status, answer = self.token(identity, answer["nonce"])
+        assert status == 200, answer
+        return str(answer["token"])
+
+
+def test_a_device_flooding_challenges_locks_out_only_itself(server: ServerProcess) -> None:
+    flooder = server.identity("member", CELL)
+    attacker = Client(server, "127.0.0.2")
+    answers = [attacker.challenge(flooder.device_id) for _ in range(300)]
+    issued = [a["nonce"] for status, a in answers if status == 200]
+    refused = [a for status, a in answers if status == 429]
+    assert 4 <= len(issued) <= 20, len(issued)  # a burst, then the device's rate
+    assert refused and {a["error"]["code"] for a in refused} == {"too_many_challenges"}
+    assert refused[0]["error"]["message_vi"].startswith("Quá nhiều yêu cầu")
+
+    # Everyone else signs in as usual, from the same address and from another one.
+    for source, role in (("127.0.0.2", "cell_secretary"), ("127.0.0.3", "district_official")):
+        assert Client(server, source).sign_in(server.identity(role))
+    # The flooder holds only its newest few nonces: older ones were replaced, not piled up.
+    status, answer = attacker.token(flooder, issued[0])
+    assert (status, answer["error"]["code"]) == (401, "bad_nonce")
+    status, answer = attacker.token(flooder, issued[-1])
+    assert status == 200, answer
+
+
+def test_one_address_cannot_spend_the_server_on_made_up_devices(server: ServerProcess) -> None:
+    flood = Client(server, "127.0.0.4")
+    codes = [flood.challenge(f"dev-{i}")[1]["error"]["code"] for i in range(700)]
+    assert codes[0] == "unknown_device"
+    assert codes[-1] == "too_many_challenges"  # the address's burst is spent
+    assert Client(server, "127.0.0.5").sign_in(server.identity("cell_deputy"))
+
+
+def test_no_credential_appears_in_the_server_log(server: ServerProcess) -> None:
+    client = Client(server, "127.0.0.6")
+    secretary = server.identity("cell_secretary")
+    token = client.sign_in(secretary)
+    client.conn.request("GET", "/api/me", headers={"Authorization": f"Bearer {token}"})
+    assert client.conn.getresponse().read()
+
+    async def open_websocket() -> None:
+        async with websockets.connect(f"{server.ws}?token={token}", open_timeout=10) as ws:
+            await ws.close()
+
+    asyncio.run(asyncio.wait_for(open_websocket(), 20))
+    log = Path(server.log_path)
+    deadline = 50
+    text = log.read_text()
+    while "/sync?token=" not in text and deadline:  # uvicorn logs the upgrade asynchronously
+        asyncio.run(asyncio.sleep(0.1))
+        text, deadline = log.read_text(), deadline - 1
+    assert "/sync?token=[redacted]" in text
+    assert token not in text
+    assert token[:12] not in text
