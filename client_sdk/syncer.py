@@ -197,7 +197,9 @@ class Syncer:
                             return False
                         self._mark_success()
                         return await self.transfer_attachments(max(0.0, deadline - loop.time()))
-                    self.handbook.last_error = "connection lost during sync"
+                    # The server's own words if it said why (e.g. [storage_unavailable]).
+                    said = conn.errors[-1] if conn.errors else ""
+                    self.handbook.last_error = f"connection lost during sync {said}".strip()
                 finally:
                     await conn.close()
                     self.handbook.connected = False

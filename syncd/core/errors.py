@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from schema.access import Verdict
 from schema.errors import SotayError
+from syncd.protocol.errors import ProtocolError
 
 
 class Unauthenticated(SotayError):
@@ -51,3 +52,16 @@ class ChangeRejected(SotayError):
 class PeerBlocked(Exception):
     """Messages from a (peer, document) pair after a rejection: dropped without an answer, so the
     rejected change and everything built on it cannot ping-pong (docs/design.md, "Refusals")."""
+
+
+class StorageUnavailable(ProtocolError):
+    """The change could not be made durable (disk full, I/O error): it is not acknowledged,
+    not kept in memory and not relayed; the peer is told to come back later (close 1013,
+    "try again later") and resends it then, as automerge-repo peers do on reconnecting."""
+
+    code = "storage_unavailable"
+    message_vi = (
+        "Máy chủ tạm thời không ghi được dữ liệu; thay đổi chưa được nhận, hãy thử lại sau."
+    )
+    message_en = "The server cannot store data right now; the change was not accepted, retry later."
+    close_code = 1013

@@ -19,6 +19,7 @@ from typing import Protocol
 from automerge.core import Document
 
 from syncd.core.audit import AuditEntry
+from syncd.core.errors import StorageUnavailable
 from syncd.core.hub_core import (
     Audit,
     Close,
@@ -32,6 +33,7 @@ from syncd.core.hub_core import (
 from syncd.core.limits import Limits
 from syncd.core.live_document import PeerKey
 from syncd.core.policy import DocumentInfo, Policy, Principal
+from syncd.core.storage_health import StorageHealth
 from syncd.protocol import messages as wire
 from syncd.storage.base import DocumentStore
 
@@ -77,6 +79,7 @@ class DocumentHub:
         self._peers: dict[PeerKey, Peer] = {}
         # Called after a document's new changes are stored (the card index listens).
         self.on_stored: list[Callable[[DocumentInfo, Document], None]] = []
+        self.storage_health = StorageHealth()
         # Where refusals are recorded (accepted changes are audited with their storage write).
         self.audit_rejection: Callable[[AuditEntry], Awaitable[None]] | None = None
 
@@ -173,10 +176,17 @@ class DocumentHub:
                         await self.store.create(effect.create, effect.changes, effect.audit)
                     else:
                         await self.store.append(effect.document_id, effect.changes, effect.audit)
-                except BaseException:
+                except Exception as exc:
                     # Memory is now ahead of the disk: forget it, reload from disk next time.
+                    # Nothing of this change was sent anywhere (Sends come after the Persist).
+                    self.core.forget(doc_id)
+                    self.storage_health.failed(exc, time.time())
+                    log.error("storage write failed on %s: %s", doc_id, exc)
+                    raise StorageUnavailable(type(exc).__name__) from exc
+                except BaseException:
                     self.core.forget(doc_id)
                     raise
+                self.storage_health.succeeded()
             elif isinstance(effect, Audit):
                 log.info("rejected change on %s: %s", doc_id, effect.entry.rule)
                 if self.audit_rejection is not None:

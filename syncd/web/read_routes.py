@@ -16,13 +16,28 @@ from syncd.protocol.document_id import is_document_id, to_url
 from syncd.services.directory import Directory
 from syncd.services.hub import DocumentHub
 from syncd.services.registry import Registry
+from syncd.web.bodies import iso
 
 
 async def health(request: Request) -> JSONResponse:
+    """``ok`` (200), or ``degraded`` (503) while the storage refuses writes: changes are then
+    not acknowledged, and the answer says since when and why (docs/design.md, "Storage")."""
     hub: DocumentHub = request.app.state.hub
-    return JSONResponse(
-        {"status": "ok", "peer_id": hub.peer_id, "loaded_documents": hub.loaded_documents}
-    )
+    body: dict[str, Any] = {
+        "status": "ok",
+        "peer_id": hub.peer_id,
+        "loaded_documents": hub.loaded_documents,
+    }
+    storage = hub.storage_health
+    if not storage.ok:
+        body["status"] = "degraded"
+        body["storage"] = {
+            "error": storage.error,
+            "detail": storage.detail,
+            "since": iso(storage.since or 0.0),
+            "failed_writes": storage.failures,
+        }
+    return JSONResponse(body, status_code=200 if storage.ok else 503)
 
 
 async def me(request: Request, principal: Principal) -> dict[str, Any]:
