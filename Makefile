@@ -40,5 +40,9 @@ test: install lint
 	$(PY) tests/fetch_test_images.py
 	$(PY) -m pytest -q
 
+soak: install
+	$(PY) tests/fetch_test_images.py
+	SOTAY_SOAK=1 $(PY) -m pytest -q -s tests/property tests/test_crash_soak.py
+
 clean:
 	rm -rf $(VENV) tests/interop/node_modules $(DATA_DIR) .pytest_cache .ruff_cache .hypothesis
