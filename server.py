@@ -15,6 +15,7 @@ import uvicorn
 
 from syncd.core.limits import Limits
 from syncd.web.app import create_app
+from syncd.web.http_protocol import with_header_timeout
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -83,6 +84,18 @@ def main(argv: list[str] | None = None) -> None:
         help="attachment bytes one cell may upload per UTC day",
     )
     parser.add_argument(
+        "--max-connections-per-client",
+        type=int,
+        default=Limits.max_connections_per_client,
+        help="open websocket connections one client address may hold",
+    )
+    parser.add_argument(
+        "--header-timeout",
+        type=float,
+        default=10.0,
+        help="seconds a request's headers (a websocket upgrade too) may take to arrive",
+    )
+    parser.add_argument(
         "--no-face-warmup",
         action="store_true",
         help="start the dlib workers on the first enrolment instead of at start-up",
@@ -99,6 +112,7 @@ def main(argv: list[str] | None = None) -> None:
         enrol_per_client_burst=args.enrol_per_client,
         max_attachment_bytes=args.attachment_max_bytes,
         attachment_bytes_per_cell_day=args.attachment_cell_day_bytes,
+        max_connections_per_client=args.max_connections_per_client,
     )
     app = create_app(
         args.data_dir, limits=limits, demo=args.demo, face_warmup=not args.no_face_warmup
@@ -111,6 +125,7 @@ def main(argv: list[str] | None = None) -> None:
         # Our own check answers oversize frames with an error message first; uvicorn's hard
         # cap is a backstop above it.
         ws_max_size=limits.max_frame_bytes * 2,
+        http=with_header_timeout(args.header_timeout),
         ws_ping_interval=20,
         ws_ping_timeout=20,
     )

@@ -10,13 +10,18 @@ import asyncio
 import base64
 import http.client
 import json
+import socket
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import cbor2
 import pytest
 import websockets
 
 from client_sdk.identity import DeviceIdentity
+from tests.harness.frames import join_frame
 from tests.harness.server_process import ServerProcess
 
 CELL = "c-dv-pb-1"
@@ -116,3 +121,72 @@ def test_no_credential_appears_in_the_server_log(server: ServerProcess) -> None:
     assert "/sync?token=[redacted]" in text
     assert token not in text
     assert token[:12] not in text
+
+
+def test_a_slowloris_upgrade_is_cut_off_and_blocks_no_one(tmp_path: Path) -> None:
+    server = ServerProcess(tmp_path / "slow", extra=["--header-timeout", "2"]).start()
+    try:
+        started = time.monotonic()
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as slow:
+            slow.sendall(b"GET /sync?token=x HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            closed_after = None
+            for byte in b"Upgrade: websocket\r\nConnection: Upgrade\r\nX-Padding: " + b"a" * 40:
+                try:
+                    slow.sendall(bytes([byte]))
+                except OSError:  # reset: the server hung up
+                    closed_after = time.monotonic() - started
+                    break
+                # Meanwhile everyone else is served at once.
+                with urllib.request.urlopen(server.http + "/api/health", timeout=2) as resp:
+                    assert resp.status == 200
+                slow.settimeout(0.25)
+                try:
+                    if slow.recv(1) == b"":
+                        closed_after = time.monotonic() - started
+                        break
+                except TimeoutError:
+                    pass
+            assert closed_after is not None, "the dribbling client was never cut off"
+            assert 1.5 <= closed_after <= 6, closed_after
+    finally:
+        server.stop()
+
+
+def test_connections_per_address_are_capped(tmp_path: Path) -> None:
+    server = ServerProcess(tmp_path / "conns", extra=["--max-connections-per-client", "3"]).start()
+    try:
+        url = server.ws_as("cell_secretary")
+
+        async def scenario() -> None:
+            held = [
+                await websockets.connect(url, open_timeout=10, local_addr=("127.0.0.7", 0))
+                for _ in range(3)
+            ]
+            try:
+                async with websockets.connect(
+                    url, open_timeout=10, local_addr=("127.0.0.7", 0)
+                ) as extra:
+                    said = cbor2.loads(await asyncio.wait_for(extra.recv(), 10))
+                    assert said["type"] == "error" and "[too_many_connections]" in said["message"]
+                    await asyncio.wait_for(extra.wait_closed(), 10)
+                    assert extra.close_code == 1013
+                # Another address is not affected.
+                async with websockets.connect(
+                    url, open_timeout=10, local_addr=("127.0.0.8", 0)
+                ) as other:
+                    await other.send(join_frame("other-peer"))
+                    answer = cbor2.loads(await asyncio.wait_for(other.recv(), 10))
+                    assert answer["type"] == "peer"
+            finally:
+                for ws in held:
+                    await ws.close()
+            # Closing gives the address its connections back.
+            async with websockets.connect(
+                url, open_timeout=10, local_addr=("127.0.0.7", 0)
+            ) as again:
+                await again.send(join_frame("again-peer"))
+                assert cbor2.loads(await asyncio.wait_for(again.recv(), 10))["type"] == "peer"
+
+        asyncio.run(asyncio.wait_for(scenario(), 60))
+    finally:
+        server.stop()

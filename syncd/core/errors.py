@@ -65,3 +65,10 @@ class StorageUnavailable(ProtocolError):
     )
     message_en = "The server cannot store data right now; the change was not accepted, retry later."
     close_code = 1013
+
+
+class TooManyConnections(ProtocolError):
+    code = "too_many_connections"
+    message_vi = "Quá nhiều kết nối đồng thời từ địa chỉ này; hãy thử lại sau."
+    message_en = "Too many simultaneous connections from this address; retry later."
+    close_code = 1013

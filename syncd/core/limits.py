@@ -42,5 +42,8 @@ class Limits:
     challenge_device_burst: int = 10
     challenge_client_rate: float = 50.0
     challenge_client_burst: int = 500
+    # Open websocket connections from one client address at a time (carrier NAT and a district
+    # office put many phones behind one address, so this is generous).
+    max_connections_per_client: int = 1_000
     # Lifetime of a device token (only checked at the websocket upgrade and on HTTP calls).
     token_ttl_s: float = 15 * 60

@@ -46,3 +46,26 @@ class KeyedLimiter:
                     return False
             bucket = self.buckets[key] = TokenBucket(self.rate, self.burst)
         return bucket.take(now)
+
+
+@dataclass
+class ConcurrencyLimit:
+    """How many things (open connections) each key (client address) holds at once."""
+
+    limit: int
+    held: dict[str, int] | None = None
+
+    def acquire(self, key: str) -> bool:
+        if self.held is None:
+            self.held = {}
+        if self.held.get(key, 0) >= self.limit:
+            return False
+        self.held[key] = self.held.get(key, 0) + 1
+        return True
+
+    def release(self, key: str) -> None:
+        if self.held is None or key not in self.held:
+            return
+        self.held[key] -= 1
+        if self.held[key] <= 0:
+            del self.held[key]

@@ -14,6 +14,7 @@ from starlette.routing import Route, WebSocketRoute
 from syncd.core.auth import Challenges
 from syncd.core.limits import Limits
 from syncd.core.policy import Policy
+from syncd.core.rate_limit import ConcurrencyLimit
 from syncd.enrolment.pool import FacePool
 from syncd.enrolment.sealing import SecretBox
 from syncd.enrolment.service import Enrolment
@@ -93,6 +94,7 @@ def create_app(
         app.state.storage, app.state.store, app.state.hub = storage, storage.documents, hub
         app.state.directory, app.state.registry = directory, registry
         app.state.challenges = Challenges.from_limits(limits)
+        app.state.connections_per_client = ConcurrencyLimit(limits.max_connections_per_client)
         app.state.limits = limits
         app.state.peer_metadata = {"storageId": storage.storage_id, "isEphemeral": False}
         pool = FacePool()

@@ -17,10 +17,11 @@ import time
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from syncd.core.errors import Unauthenticated
+from schema.errors import SotayError
+from syncd.core.errors import TooManyConnections, Unauthenticated
 from syncd.core.limits import Limits
 from syncd.core.policy import Principal
-from syncd.core.rate_limit import TokenBucket
+from syncd.core.rate_limit import ConcurrencyLimit, TokenBucket
 from syncd.protocol import messages as wire
 from syncd.protocol import session as proto
 from syncd.protocol.errors import ProtocolError
@@ -92,15 +93,33 @@ async def authenticate(ws: WebSocket) -> Principal | None:
 async def sync_endpoint(ws: WebSocket) -> None:
     hub: DocumentHub = ws.app.state.hub
     limits: Limits = ws.app.state.limits
-    principal = await authenticate(ws)
-    await ws.accept()
-    if principal is None:
-        # Accept, say why, close: a refused upgrade would give the client no reason at all.
-        refusal = Unauthenticated()
-        with contextlib.suppress(Exception):
-            await ws.send_bytes(wire.encode_error(hub.peer_id, "unknown", refusal.as_text()))
-            await ws.close(4401)
+    # Counted before the token is even looked up: a flood of upgrades from one address is
+    # stopped here, whatever it carries.
+    client = ws.client.host if ws.client else "?"
+    connections: ConcurrencyLimit = ws.app.state.connections_per_client
+    if not connections.acquire(client):
+        await ws.accept()
+        await _refuse(ws, hub, TooManyConnections(), TooManyConnections.close_code)
         return
+    try:
+        principal = await authenticate(ws)
+        await ws.accept()
+        if principal is None:
+            # Accept, say why, close: a refused upgrade would give the client no reason at all.
+            await _refuse(ws, hub, Unauthenticated(), 4401)
+            return
+        await _serve(ws, principal, hub, limits)
+    finally:
+        connections.release(client)
+
+
+async def _refuse(ws: WebSocket, hub: DocumentHub, refusal: SotayError, code: int) -> None:
+    with contextlib.suppress(Exception):
+        await ws.send_bytes(wire.encode_error(hub.peer_id, "unknown", refusal.as_text()))
+        await ws.close(code)
+
+
+async def _serve(ws: WebSocket, principal: Principal, hub: DocumentHub, limits: Limits) -> None:
     peer = WebSocketPeer(ws, principal)
     session = proto.ServerSession(
         hub.peer_id,
