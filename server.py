@@ -90,6 +90,12 @@ def main(argv: list[str] | None = None) -> None:
         help="open websocket connections one client address may hold",
     )
     parser.add_argument(
+        "--max-pushed-documents",
+        type=int,
+        default=Limits.max_pushed_documents_per_person,
+        help="documents one person may create by pushing (not a cell's)",
+    )
+    parser.add_argument(
         "--header-timeout",
         type=float,
         default=10.0,
@@ -113,6 +119,7 @@ def main(argv: list[str] | None = None) -> None:
         max_attachment_bytes=args.attachment_max_bytes,
         attachment_bytes_per_cell_day=args.attachment_cell_day_bytes,
         max_connections_per_client=args.max_connections_per_client,
+        max_pushed_documents_per_person=args.max_pushed_documents,
     )
     app = create_app(
         args.data_dir, limits=limits, demo=args.demo, face_warmup=not args.no_face_warmup

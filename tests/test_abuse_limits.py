@@ -12,6 +12,7 @@ import http.client
 import json
 import socket
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,8 +20,11 @@ from pathlib import Path
 import cbor2
 import pytest
 import websockets
+from automerge.core import ROOT, Document, ScalarType
 
+from client_sdk.connection import SyncConnection
 from client_sdk.identity import DeviceIdentity
+from syncd.protocol.document_id import new_document_id
 from tests.harness.frames import join_frame
 from tests.harness.server_process import ServerProcess
 
@@ -188,5 +192,62 @@ def test_connections_per_address_are_capped(tmp_path: Path) -> None:
                 assert cbor2.loads(await asyncio.wait_for(again.recv(), 10))["type"] == "peer"
 
         asyncio.run(asyncio.wait_for(scenario(), 60))
+    finally:
+        server.stop()
+
+
+def test_a_person_creates_only_so_many_documents_by_pushing(tmp_path: Path) -> None:
+    server = ServerProcess(tmp_path / "docs", extra=["--max-pushed-documents", "2"]).start()
+    try:
+        url = server.ws_as("member", CELL)
+
+        async def push_new(peer: SyncConnection) -> str:
+            doc_id = new_document_id()
+            doc = Document()
+            with doc.transaction() as tx:
+                tx.put(ROOT, "ghi_chu", ScalarType.Str, "Ghi chú riêng")
+            await peer.open(doc_id, doc)
+            await peer.wait_until(lambda: peer.in_sync(doc_id) or bool(peer.errors), 10)
+            return doc_id
+
+        async def scenario() -> tuple[list[str], str, list[str]]:
+            async with SyncConnection(url) as peer:
+                kept = [await push_new(peer), await push_new(peer)]
+                assert peer.errors == []
+                refused = await push_new(peer)
+                return kept, refused, list(peer.errors)
+
+        kept, refused, errors = asyncio.run(asyncio.wait_for(scenario(), 60))
+        assert errors and "[too_many_documents_created]" in errors[-1]
+
+        async def stored(doc_ids: list[str]) -> list[bool]:
+            """What a fresh connection of the same member finds on the server."""
+            async with SyncConnection(url) as reader:
+                found = []
+                for doc_id in doc_ids:
+                    await reader.open(doc_id)
+                    await reader.wait_until(
+                        lambda d=doc_id: (
+                            bool(reader.document(d).get_heads()) or reader.is_unavailable(d)
+                        ),
+                        10,
+                    )
+                    found.append(bool(reader.document(doc_id).get_heads()))
+                return found
+
+        # The first two are the member's own, stored; nothing of the third was.
+        assert asyncio.run(asyncio.wait_for(stored([*kept, refused]), 60)) == [True, True, False]
+        server.kill()  # the count is the stored one: a restart does not reset it
+        server.start()
+        url = server.ws_as("member", CELL)  # the token outlives the restart
+
+        async def after_restart() -> list[str]:
+            async with SyncConnection(url) as peer:
+                await push_new(peer)
+                return list(peer.errors)
+
+        assert (
+            "[too_many_documents_created]" in asyncio.run(asyncio.wait_for(after_restart(), 30))[-1]
+        )
     finally:
         server.stop()

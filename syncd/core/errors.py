@@ -67,6 +67,15 @@ class StorageUnavailable(ProtocolError):
     close_code = 1013
 
 
+class TooManyOwnDocuments(ProtocolError):
+    """A person may create only so many documents of their own by pushing; beyond, nothing is
+    stored and the session ends (a client looping on new documents would fill the disk)."""
+
+    code = "too_many_documents_created"
+    message_vi = "Đã tạo quá nhiều tài liệu riêng; không nhận thêm tài liệu mới."
+    message_en = "Too many documents of your own; no new document is accepted."
+
+
 class TooManyConnections(ProtocolError):
     code = "too_many_connections"
     message_vi = "Quá nhiều kết nối đồng thời từ địa chỉ này; hãy thử lại sau."

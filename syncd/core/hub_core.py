@@ -21,7 +21,7 @@ from automerge.core import Document
 from schema.access import REJECTION_NOTICE, Verdict
 from schema.migrations import migrate
 from syncd.core.audit import AuditEntry
-from syncd.core.errors import ChangeRejected, PeerBlocked, Revoked
+from syncd.core.errors import ChangeRejected, PeerBlocked, Revoked, TooManyOwnDocuments
 from syncd.core.limits import Limits
 from syncd.core.live_document import LiveDocument, PeerKey
 from syncd.core.policy import DocumentInfo, Policy, Principal
@@ -99,6 +99,7 @@ class HubCore:
     peer_id: str
     documents: dict[str, DocumentState] = field(default_factory=dict)
     peers: dict[PeerKey, PeerView] = field(default_factory=dict)
+    owned: dict[str, int] = field(default_factory=dict)  # person -> documents they pushed
 
     # ---- sessions ----------------------------------------------------------------------------
 
@@ -165,6 +166,9 @@ class HubCore:
         if state is None:
             if msg.type != "sync" or not self.policy.may_create(principal, doc_id):
                 return [self._unavailable(peer, doc_id)]
+            person = principal.person_id or ""
+            if self.owned.get(person, 0) >= self.limits.max_pushed_documents_per_person:
+                raise TooManyOwnDocuments(f"{self.owned[person]} documents")
             info = DocumentInfo(doc_id, owner_id=principal.person_id or None)
             state = self.documents[doc_id] = DocumentState(
                 LiveDocument(doc_id, Document()), info, stored=False
@@ -194,6 +198,8 @@ class HubCore:
             effects.append(
                 Persist(doc_id, applied.new_changes, audit, None if state.stored else info)
             )
+            if not state.stored and info.owner_id is not None:
+                self.owned[info.owner_id] = self.owned.get(info.owner_id, 0) + 1
             state.stored = True
         effects += self._reply(peer, live)
         if applied.new_changes:

@@ -42,6 +42,8 @@ class Limits:
     challenge_device_burst: int = 10
     challenge_client_rate: float = 50.0
     challenge_client_burst: int = 500
+    # Documents one person may create by pushing (not a cell's: notes, drafts of a stock client).
+    max_pushed_documents_per_person: int = 100
     # Open websocket connections from one client address at a time (carrier NAT and a district
     # office put many phones behind one address, so this is generous).
     max_connections_per_client: int = 1_000

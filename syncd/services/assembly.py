@@ -43,6 +43,7 @@ async def assemble(
         peer_id or f"sotay-syncd-{storage.storage_id[:12]}",
     )
     hub.audit_rejection = directory.audit
+    hub.core.owned.update(await storage.documents.owned_counts())
     directory.on_revocation(
         lambda person, device: hub.close_sessions(person_id=person, device_id=device)
     )

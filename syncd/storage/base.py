@@ -55,6 +55,9 @@ class DocumentStore(Protocol):
     async def documents_of_kind(self, kind: str) -> list[tuple[str, str]]:
         """(unit, documentId) of every document of ``kind``, in creation order."""
 
+    async def owned_counts(self) -> dict[str, int]:
+        """person -> how many documents they created by pushing (not a cell's)."""
+
 
 class DirectoryStore(Protocol):
     """Units, role grants, device keys, tokens and sealed face descriptors."""

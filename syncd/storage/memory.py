@@ -123,6 +123,13 @@ class MemoryDocumentStore:
             if doc.info.unit_id == unit_id and doc.info.kind is not None
         }
 
+    async def owned_counts(self) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for doc in self._docs.values():
+            if doc.info.owner_id is not None:
+                found[doc.info.owner_id] = found.get(doc.info.owner_id, 0) + 1
+        return found
+
     async def documents_of_kind(self, kind: str) -> list[tuple[str, str]]:
         return [
             (doc.info.unit_id, d)

@@ -103,6 +103,12 @@ class SqliteDocumentStore:
         ) as cur:
             return [(unit_id, doc_id) async for unit_id, doc_id in cur]
 
+    async def owned_counts(self) -> dict[str, int]:
+        async with self.db.conn.execute(
+            "SELECT owner_id, COUNT(*) FROM documents WHERE owner_id IS NOT NULL GROUP BY owner_id"
+        ) as cur:
+            return {str(owner): int(n) async for owner, n in cur}
+
     async def counts(self, document_id: str) -> tuple[int, bool]:
         """(appended changes, has snapshot): for tests and the health page."""
         async with self.db.conn.execute(
