@@ -15,7 +15,7 @@ import uvicorn
 
 from syncd.core.limits import Limits
 from syncd.web.app import create_app
-from syncd.web.http_protocol import with_header_timeout
+from syncd.web.http_protocol import HeaderDeadlineProtocol, with_header_timeout
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--header-timeout",
         type=float,
-        default=10.0,
+        default=HeaderDeadlineProtocol.header_timeout_s,
         help="seconds a request's headers (a websocket upgrade too) may take to arrive",
     )
     parser.add_argument(

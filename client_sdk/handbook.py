@@ -340,8 +340,7 @@ class Handbook:
         self.store.rebase(document_id, base, replayed, meta)
         for other in self._docs.values():
             other.set_actor(self._actor)
-        info = next(d for d in self.store.documents() if d.document_id == document_id)
-        self._notify(ChangeEvent(info.cell_id, info.kind, document_id, "local"))
+        self._notify_stored(document_id, "local")
         return refused
 
     def _replay(self, document_id: str, operation: Operation) -> Refusal | None:
@@ -374,8 +373,11 @@ class Handbook:
         doc = self.document(document_id)
         self.store.append(document_id, [c.bytes for c in doc.get_changes(before)])
         self._maybe_compact(document_id, doc)
+        self._notify_stored(document_id, "remote")
+
+    def _notify_stored(self, document_id: str, origin: str) -> None:
         info = next(d for d in self.store.documents() if d.document_id == document_id)
-        self._notify(ChangeEvent(info.cell_id, info.kind, document_id, "remote"))
+        self._notify(ChangeEvent(info.cell_id, info.kind, document_id, origin))
 
     def _maybe_compact(self, doc_id: str, doc: Document) -> None:
         if self.store.chunk_count(doc_id) > COMPACT_AFTER_CHUNKS:

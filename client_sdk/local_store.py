@@ -329,6 +329,3 @@ class LocalStore:
             (document_id,),
         ).fetchall()
         return [PendingOp(decode(name, body, int(fmt)), _unpack(h)) for name, body, h, fmt in rows]
-
-    def clear_pending_ops(self, document_id: str) -> None:
-        self.db.execute("DELETE FROM pending_ops WHERE document_id=?", (document_id,))

@@ -73,10 +73,6 @@ class Operation:
     name: str
     args: dict[str, Any]
 
-    @property
-    def known(self) -> bool:
-        return self.name in OPERATIONS
-
     def encode(self) -> str:
         return json.dumps({"args": self.args}, ensure_ascii=False, sort_keys=True)
 

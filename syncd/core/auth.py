@@ -85,9 +85,17 @@ class Challenges:
     per client address; the total is then bounded by the number of registered devices.
     """
 
-    per_device: int = 4
-    device_limiter: KeyedLimiter = field(default_factory=lambda: KeyedLimiter(1.0, 10))
-    client_limiter: KeyedLimiter = field(default_factory=lambda: KeyedLimiter(5.0, 60))
+    per_device: int = Limits.challenges_per_device
+    device_limiter: KeyedLimiter = field(
+        default_factory=lambda: KeyedLimiter(
+            Limits.challenge_device_rate, Limits.challenge_device_burst
+        )
+    )
+    client_limiter: KeyedLimiter = field(
+        default_factory=lambda: KeyedLimiter(
+            Limits.challenge_client_rate, Limits.challenge_client_burst
+        )
+    )
     pending: dict[bytes, tuple[str, float]] = field(default_factory=dict)
     by_device: dict[str, deque[bytes]] = field(default_factory=dict)
     _next_sweep: float = 0.0

@@ -38,7 +38,6 @@ class ServerProcess:
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir / f"server-{self.port}.log"
-        self._admin_token: str | None = None
         self._tokens: dict[str, tuple[str, float]] = {}  # device id -> (token, expiry)
 
     @property
@@ -114,9 +113,7 @@ class ServerProcess:
     def get_json(self, path: str, token: str | None = None) -> dict:
         """GET as the demo province admin (who may read everything) unless a token is given."""
         if token is None:
-            if self._admin_token is None:
-                self._admin_token = self.token("province_admin")
-            token = self._admin_token
+            token = self.token("province_admin")
         return http_json(self.http + path, token=token, timeout=5)
 
     def kill(self) -> None:
