@@ -91,15 +91,20 @@ def http_json(
         with urllib.request.urlopen(request, timeout=timeout) as resp:
             return json.loads(resp.read())
     except urllib.error.HTTPError as exc:
-        try:
-            error = json.loads(exc.read())["error"]
-        except (ValueError, KeyError, TypeError):
-            raise ServerRefused(f"HTTP {exc.code}") from None
-        raise ServerRefused(
-            code=error.get("code", "server_refused"),
-            message_vi=error.get("message_vi"),
-            message_en=error.get("message_en"),
-        ) from None
+        raise refusal(exc) from None
+
+
+def refusal(exc: urllib.error.HTTPError) -> ServerRefused:
+    """The server's error object of a failed HTTP call, as ServerRefused with its code."""
+    try:
+        error = json.loads(exc.read())["error"]
+    except (ValueError, KeyError, TypeError):
+        return ServerRefused(f"HTTP {exc.code}")
+    return ServerRefused(
+        code=error.get("code", "server_refused"),
+        message_vi=error.get("message_vi"),
+        message_en=error.get("message_en"),
+    )
 
 
 def fetch_token_sync(

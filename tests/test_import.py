@@ -34,7 +34,7 @@ from client_sdk.connection import SyncConnection
 from client_sdk.identity import ServerRefused, http_json
 from schema import roster as rs
 from syncd.enrolment.sealing import SecretBox
-from syncd.importer.portraits import seal_context
+from syncd.enrolment.sealing import reference_context as seal_context
 from syncd.importer.roster_ops import new_member_id
 from syncd.protocol.document_id import from_url
 from tests.harness import face_images as fi

@@ -248,6 +248,23 @@ async def test_sealed_face_descriptors(adapter: Adapter) -> None:
     assert await d.face("dev-2") is None
 
 
+async def test_a_held_device_stays_held_until_confirmed(adapter: Adapter) -> None:
+    d = adapter.storage.directory
+    await d.add_device(Device("dev-1", "p1", b"k" * 32, None, False, held=True), None)
+    await d.add_device(Device("dev-2", "p1", b"j" * 32, None, False), None)
+    await d.add_face("dev-1", "p1", b"one")
+    await d.add_face("dev-2", "p1", b"two")
+    await d.add_device(Device("dev-3", "p2", b"i" * 32, None, False), None)
+    await d.add_face("dev-3", "p2", b"three")
+    d = (await adapter.reopen()).directory
+    assert [x.held for x in await d.devices()] == [True, False, False]
+    assert await d.faces_of("p1") == [("dev-1", b"one"), ("dev-2", b"two")]
+    await d.confirm_device("dev-1", "sec")
+    await d.confirm_device("dev-2", "sec")  # not held: nothing happens
+    d = (await adapter.reopen()).directory
+    assert [x.held for x in await d.devices()] == [False, False, False]
+
+
 async def test_reference_faces_are_replaced_not_added(adapter: Adapter) -> None:
     d = adapter.storage.directory
     await d.set_reference_face("p1", b"first")

@@ -1,4 +1,4 @@
-"""Setting up a device: ``sotay keygen``, ``sotay init`` and ``sotay status``."""
+"""Setting up a device: ``sotay enrol``, ``sotay keygen``, ``sotay init`` and ``sotay status``."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from pathlib import Path
 from client_sdk.cli.context import Context
 from client_sdk.cli.device_key import no_identity, read_identity
 from client_sdk.cli.errors import EXIT_OK, EXIT_USAGE, CliError
-from client_sdk.cli.server import fetch_cell, fetch_person, fetch_token, http_base
+from client_sdk.cli.server import fetch_cell, fetch_person, fetch_token, http_base, online
 from client_sdk.cli.sync import run_sync, status_data
+from client_sdk.enrolment import enrol
 from client_sdk.identity import DeviceIdentity
 from schema.documents import KINDS
 
@@ -34,8 +35,22 @@ def cmd_init(ctx: Context) -> int:
             raise no_identity()
     # Everything online first: a refused init leaves no device store behind.
     token = fetch_token(server, identity)
+    return _carry_cell(ctx, server, identity, pem, a.cell, token, a.member)
+
+
+def _carry_cell(
+    ctx: Context,
+    server: str,
+    identity: DeviceIdentity,
+    pem: str | None,
+    cell: str,
+    token: str,
+    member_override: str | None,
+) -> int:
+    """Store the identity and the cell's documents in the device store, then sync once."""
+    a = ctx.args
     person = fetch_person(server, token)
-    info = fetch_cell(server, a.cell, token)
+    info = fetch_cell(server, cell, token)
     docs = info.get("documents") or {}
     known = {k: v for k, v in docs.items() if k in KINDS}
     for kind in sorted(set(docs) - set(known)):
@@ -45,7 +60,7 @@ def cmd_init(ctx: Context) -> int:
         )
     # The device's user is the person its key belongs to, unless told otherwise.
     hb = ctx.handbook(create=True)
-    member = a.member or hb.member_id or person
+    member = member_override or hb.member_id or person
     if member != hb.member_id:  # what Handbook(path, member_id) stores
         hb.store.set_meta("member_id", member)
         hb.member_id = member
@@ -57,19 +72,19 @@ def cmd_init(ctx: Context) -> int:
             f"theo {hb.member_id}. / Note: the device key belongs to {person}; the server judges "
             f"edits as theirs, not as {hb.member_id}'s."
         )
-    hb.add_cell(a.cell, known)
+    hb.add_cell(cell, known)
     hb.store.set_meta("server", server)
-    hb.store.set_meta(f"cell_name:{a.cell}", str(info.get("name") or a.cell))
+    hb.store.set_meta(f"cell_name:{cell}", str(info.get("name") or cell))
     extra = {
         "device": str(ctx.device),
         "device_id": identity.device_id,
         "person_id": person,
-        "cell_id": a.cell,
+        "cell_id": cell,
         "name": info.get("name"),
     }
     head = [
         f"Thiết bị / Device: {ctx.device} ({identity.device_id}, {person})",
-        f"Chi bộ / Cell: {info.get('name')} ({a.cell}) — {', '.join(sorted(known))}",
+        f"Chi bộ / Cell: {info.get('name')} ({cell}) — {', '.join(sorted(known))}",
     ]
     code = run_sync(ctx, server, a.timeout, extra, head)
     if code == EXIT_OK:
@@ -78,11 +93,44 @@ def cmd_init(ctx: Context) -> int:
                 "Gợi ý: chạy lại với --member MÃ_ĐẢNG_VIÊN để ghi người thực hiện. / Hint: "
                 "re-run with --member MEMBER_ID so edits record who made them."
             )
-        elif hb.member_id not in ctx.names(a.cell):
+        elif hb.member_id not in ctx.names(cell):
             ctx.out.note(
                 f"Chú ý: {hb.member_id} không có trong danh sách chi bộ. / Note: "
                 f"{hb.member_id} is not in this cell's roster."
             )
+    return code
+
+
+def cmd_enrol(ctx: Context) -> int:
+    """A new phone of a member: a new key, enrolment by face, then the member's cell."""
+    a = ctx.args
+    server = http_base(a.server)
+    if ctx.device.exists() and ctx.handbook().identity is not None:
+        raise CliError(
+            "device_has_identity",
+            "Thiết bị này đã có khóa: dùng một thư mục thiết bị mới (--device).",
+            "This device store already has a key: use a new one (--device).",
+            str(ctx.device),
+        )
+    photos = {}
+    for name in ("card_photo", "selfie"):
+        path = Path(getattr(a, name))
+        try:
+            photos[name] = path.read_bytes()
+        except OSError as exc:
+            raise CliError(
+                "photo_unreadable", "Không đọc được tệp ảnh.", "Cannot read the photo.", str(exc)
+            ) from None
+    card = a.card.replace(" ", "")
+    card_photo, selfie = photos["card_photo"], photos["selfie"]
+    done = online(server, lambda: enrol(server, card, card_photo, selfie))
+    identity = done.identity
+    code = _carry_cell(ctx, server, identity, done.key_pem, done.cell_id, done.token, None)
+    if done.held:
+        ctx.out.note(
+            "Thiết bị đang chờ bí thư chi bộ xác nhận: xem được, chưa sửa được. / This device "
+            "waits for the cell secretary's confirmation: it reads, and cannot edit yet."
+        )
     return code
 
 

@@ -35,6 +35,9 @@ class Device:
     public_key: bytes
     label: str | None
     revoked: bool
+    # Enrolled without a confirmed reference face: it reads, but writes wait until someone who
+    # manages the member confirms it (docs/enrolment.md, threat (b)).
+    held: bool = False
 
 
 def token_hash(token: str) -> bytes:

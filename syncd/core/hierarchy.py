@@ -5,16 +5,20 @@ Cell documents are readable by anyone holding a role on the cell or above it, an
 values ``schema.validation.check_values`` accepts (the checks the SDK runs before a local edit).
 A document a peer pushes that is not a cell's (a stock client's scratch document) belongs to
 the person who pushed it: only they read and write it. Pure: it reads the in-memory ``OrgTree``,
-which the directory keeps current.
+which the directory keeps current, and the directory's device map: a device held for
+confirmation (docs/enrolment.md) reads and does not write.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from automerge.core import Document
 
 from schema.access import ALLOW, Actor, Verdict, check_write
 from schema.automerge_io import plain
 from schema.validation import check_values
+from syncd.core.auth import Device
 from syncd.core.org import OrgTree
 from syncd.core.policy import DocumentInfo, Principal
 
@@ -26,9 +30,22 @@ OWNER_ONLY = Verdict(
 )
 
 
+DEVICE_HELD = Verdict(
+    False,
+    "device_unconfirmed",
+    "Thiết bị này đang chờ bí thư chi bộ xác nhận: chỉ xem được, chưa sửa được.",
+    "This device is waiting for the cell secretary's confirmation: it may read, not write yet.",
+)
+
+
 class HierarchyPolicy:
-    def __init__(self, tree: OrgTree) -> None:
+    def __init__(self, tree: OrgTree, devices: Mapping[str, Device] | None = None) -> None:
         self.tree = tree
+        self.devices: Mapping[str, Device] = devices if devices is not None else {}
+
+    def is_held(self, principal: Principal) -> bool:
+        device = self.devices.get(principal.device_id or "")
+        return device is not None and device.held
 
     def roles(self, principal: Principal, info: DocumentInfo) -> frozenset[str]:
         if not principal.person_id or info.unit_id is None:
@@ -50,6 +67,8 @@ class HierarchyPolicy:
             if info.owner_id in (None, principal.person_id) and principal.person_id:
                 return ALLOW
             return OWNER_ONLY
+        if self.is_held(principal):
+            return DEVICE_HELD
         actor = Actor(principal.person_id or None, self.roles(principal, info))
         old, new = plain(before), plain(after)
         verdict = check_write(info.kind, actor, old, new)

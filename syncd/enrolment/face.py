@@ -8,11 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+from PIL import Image, ImageFilter
+
 from schema.errors import ValidationError, invalid
-from syncd.enrolment.decision import MATCH_THRESHOLD, distance
+from syncd.enrolment.decision import MATCH_THRESHOLD, Face, distance
 from syncd.enrolment.images import load_rgb
 
-__all__ = ["MATCH_THRESHOLD", "describe", "describe_safely", "distance", "warm_up"]
+__all__ = ["MATCH_THRESHOLD", "describe", "describe_safely", "distance", "look", "warm_up"]
+
+PRINT_SIDE = 50  # the face print: enough to tell a copy of a picture, too coarse to be a photo
 
 _models: dict[str, Any] = {}
 
@@ -35,6 +40,15 @@ def warm_up() -> None:
 
 def describe(data: bytes, field: str) -> list[float]:
     """The 128-d descriptor of the one face in ``data``; ValidationError with a code otherwise."""
+    return look(data, field).descriptor
+
+
+def look(data: bytes, field: str) -> Face:
+    """The descriptor and the face print of the one face in ``data``.
+
+    The print is the face cut out along its landmarks (dlib's aligned chip), greyscale, blurred
+    and shrunk to 50 x 50: two prints correlate only when they come from the same picture
+    (``decision.copied``). It lives in memory for one enrolment and is never stored."""
     image = load_rgb(data, field)
     models = _load()
     faces = models["detector"](image, 0)
@@ -55,13 +69,23 @@ def describe(data: bytes, field: str) -> list[float]:
             str(len(faces)),
         )
     shape = models["shape"](image, faces[0])
-    return list(models["encoder"].compute_face_descriptor(image, shape))
+    descriptor = list(models["encoder"].compute_face_descriptor(image, shape))
+    return Face(descriptor, _face_print(image, shape))
 
 
-def describe_safely(data: bytes, field: str) -> tuple[list[float] | None, dict[str, str] | None]:
+def _face_print(image: np.ndarray, shape: Any) -> list[float]:
+    import dlib
+
+    chip = Image.fromarray(dlib.get_face_chip(image, shape, size=150, padding=0.25)).convert("L")
+    chip = chip.filter(ImageFilter.GaussianBlur(1.5))  # JPEG blocks and resampling wash out
+    small = chip.resize((PRINT_SIDE, PRINT_SIDE), Image.Resampling.BILINEAR)
+    return np.asarray(small, dtype=np.float64).ravel().tolist()
+
+
+def describe_safely(data: bytes, field: str) -> tuple[Face | None, dict[str, str] | None]:
     """The worker entry point: errors travel back as plain data, never as a crashed worker."""
     try:
-        return describe(data, field), None
+        return look(data, field), None
     except ValidationError as exc:
         return None, {"code": exc.code, "vi": exc.message_vi, "en": exc.message_en}
     except MemoryError:

@@ -17,6 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from schema.errors import ValidationError, invalid
+from syncd.enrolment.decision import Face
 from syncd.enrolment.face import describe_safely, warm_up
 
 log = logging.getLogger("syncd.face_pool")
@@ -67,9 +68,12 @@ class FacePool:
         )
 
     async def describe(self, data: bytes, field: str) -> list[float]:
+        return (await self.look(data, field)).descriptor
+
+    async def look(self, data: bytes, field: str) -> Face:
         loop = asyncio.get_running_loop()
         try:
-            descriptor, error = await asyncio.wait_for(
+            face, error = await asyncio.wait_for(
                 loop.run_in_executor(self._executor, describe_safely, data, field),
                 DESCRIBE_TIMEOUT_S,
             )
@@ -79,8 +83,8 @@ class FacePool:
             raise _engine_error(type(exc).__name__) from None
         if error is not None:
             raise invalid(error["code"], error["vi"], error["en"])
-        assert descriptor is not None
-        return descriptor
+        assert face is not None
+        return face
 
     def _restart(self) -> None:
         old, self._pool = self._executor, self._new_executor()

@@ -46,3 +46,9 @@ class SecretBox:
 
     def open(self, sealed: bytes, context: bytes) -> bytes:
         return self._aead.decrypt(sealed[:NONCE], sealed[NONCE:], context)
+
+
+def reference_context(member_id: str) -> bytes:
+    """The AEAD context of a member's reference descriptor: it opens only as this member's
+    (a device's own descriptor uses its device id)."""
+    return f"reference:{member_id}".encode()

@@ -20,13 +20,14 @@ from automerge.core import Document
 
 from schema.errors import SotayError, ValidationError, invalid
 from syncd.core.audit import AuditEntry
+from syncd.core.auth import Device
 from syncd.core.card_index import CardHolder, CardIndex
 from syncd.core.limits import Limits
 from syncd.core.policy import DocumentInfo
 from syncd.core.rate_limit import KeyedLimiter
-from syncd.enrolment.decision import match
+from syncd.enrolment import decision
 from syncd.enrolment.pool import FacePool
-from syncd.enrolment.sealing import SecretBox
+from syncd.enrolment.sealing import SecretBox, reference_context
 from syncd.services.directory import Directory
 from syncd.services.hub import DocumentHub
 from syncd.services.registry import Registry
@@ -43,7 +44,21 @@ class Attempt:
     client: str
     card: str = ""
     holder: CardHolder | None = None
+    copy_score: float | None = None
     distance: float | None = None
+    reference_distance: float | None = None
+
+    def detail(self) -> str:
+        """The measured figures, for the audit (never the photos or descriptors)."""
+        parts = [f"client={self.client}"]
+        for name, value in (
+            ("copy", self.copy_score),
+            ("distance", self.distance),
+            ("reference", self.reference_distance),
+        ):
+            if value is not None:
+                parts.append(f"{name}={value:.3f}")
+        return " ".join(parts)
 
 
 @dataclass
@@ -124,7 +139,8 @@ class Enrolment:
     async def enrol(
         self, attempt: Attempt, public_key: bytes, card_photo: bytes, selfie: bytes
     ) -> dict[str, Any]:
-        """Match the faces and register the device; a SotayError with its code otherwise."""
+        """Check the faces against the card and the member's reference, and register the device
+        (held when nobody has vouched for the member's face yet); a SotayError otherwise."""
         await self._ensure_index()
         holders = self.cards.current_holders(attempt.card)
         if len(holders) != 1:
@@ -135,16 +151,22 @@ class Enrolment:
                 "No current member holds this card number: ask the cell secretary to enter it.",
             )
         holder = attempt.holder = holders[0]
+        if card_photo == selfie:
+            raise decision.same_file()
         if self.slots.locked():
             raise _refuse("busy", "Máy chủ đang bận, hãy thử lại.", "Server busy; try again.")
         async with self.slots:
-            card_desc, selfie_desc = await asyncio.gather(
-                self.pool.describe(card_photo, "card_photo"),
-                self.pool.describe(selfie, "selfie"),
+            card, face = await asyncio.gather(
+                self.pool.look(card_photo, "card_photo"),
+                self.pool.look(selfie, "selfie"),
             )
         del card_photo, selfie
-        attempt.distance = match(card_desc, selfie_desc)
-        result = await self._register(holder, public_key, selfie_desc)
+        attempt.copy_score = decision.not_a_copy(card, face)
+        attempt.distance = decision.match(card.descriptor, face.descriptor)
+        reference = await self.reference(holder.member_id)
+        attempt.reference_distance = decision.match_reference(reference, face.descriptor)
+        held = not reference.confirmed
+        result = await self._register(holder, public_key, face.descriptor, held)
         await self.directory.audit(
             AuditEntry(
                 holder.member_id,
@@ -152,12 +174,79 @@ class Enrolment:
                 None,
                 holder.cell_id,
                 "enroll",
-                "accepted",
+                "held" if held else "accepted",
                 "",
-                f"distance={attempt.distance:.3f} client={attempt.client}",
+                attempt.detail(),
             )
         )
         return result
+
+    async def reference(self, member_id: str) -> decision.Reference:
+        """The faces a new enrolment of ``member_id`` must match (``decision.Reference``)."""
+        store = self.directory.store
+        sealed = await store.reference_face(member_id)
+        if sealed is not None:
+            opened = self.box.open(sealed, reference_context(member_id))
+            return decision.Reference((tuple(json.loads(opened)),), confirmed=True)
+        vouched: list[tuple[float, ...]] = []
+        waiting: list[tuple[float, ...]] = []
+        for device_id, sealed in await store.faces_of(member_id):
+            device = self.directory.active_device(device_id)
+            if device is None:
+                continue  # a revoked device's face binds nobody
+            face = tuple(json.loads(self.box.open(sealed, device_id.encode())))
+            (waiting if device.held else vouched).append(face)
+        if vouched:
+            return decision.Reference(tuple(vouched), confirmed=True)
+        return decision.Reference(tuple(waiting), confirmed=False)
+
+    async def confirm(self, confirmer: str, device_id: str) -> Device:
+        """Someone who manages the member vouches for a held device, having seen the member: its
+        face becomes the member's reference (unless one is on record) and it may write."""
+        directory = self.directory
+        device = directory.active_device(device_id)
+        if device is not None and device.person_id == confirmer:
+            raise _refuse(
+                "own_device",
+                "Không tự xác nhận thiết bị của mình: cần một người quản lý khác.",
+                "A device cannot be confirmed by its own member: another manager must.",
+            )
+        if device is None or not directory.tree.may_manage_person(confirmer, device.person_id):
+            raise _refuse(
+                "forbidden",
+                "Bạn không có quyền thực hiện thao tác này ở đơn vị đó.",
+                "You may not do this in that unit.",
+                device_id,
+            )
+        if not device.held:
+            raise _refuse(
+                "device_not_held",
+                "Thiết bị này không chờ xác nhận.",
+                "This device is not waiting for confirmation.",
+            )
+        member = device.person_id
+        sealed = await directory.store.face(device_id)
+        if sealed is not None and await directory.store.reference_face(member) is None:
+            descriptor = self.box.open(sealed, device_id.encode())
+            await directory.store.set_reference_face(
+                member, self.box.seal(descriptor, reference_context(member))
+            )
+        confirmed = await directory.confirm_device(device_id, confirmer)
+        assert confirmed is not None
+        cells = [g.unit_id for g in directory.tree.grants_of(member) if g.role == "member"]
+        await directory.audit(
+            AuditEntry(
+                confirmer,
+                device_id,
+                None,
+                cells[0] if cells else None,  # so the cell's audit shows who vouched
+                "confirm_device",
+                "accepted",
+                "",
+                f"member={member}",
+            )
+        )
+        return confirmed
 
     async def refused(self, attempt: Attempt, exc: SotayError) -> None:
         holder = attempt.holder
@@ -170,16 +259,18 @@ class Enrolment:
                 "enroll",
                 "rejected",
                 exc.code,
-                f"card={attempt.card[:20]} client={attempt.client}",
+                f"card={attempt.card[:20]} {attempt.detail()}",
             )
         )
 
     async def _register(
-        self, holder: CardHolder, public_key: bytes, descriptor: list[float]
+        self, holder: CardHolder, public_key: bytes, descriptor: list[float], held: bool
     ) -> dict[str, Any]:
         directory = self.directory
         member_id, cell_id = holder.member_id, holder.cell_id
-        device = await directory.register_device(member_id, public_key, "enrolled", "enrolment")
+        device = await directory.register_device(
+            member_id, public_key, "enrolled", "enrolment", held=held
+        )
         if "member" not in directory.tree.roles_on(member_id, cell_id):
             await directory.grant(member_id, "member", cell_id, granted_by="enrolment")
         sealed = self.box.seal(json.dumps(descriptor).encode(), device.device_id.encode())
@@ -188,6 +279,8 @@ class Enrolment:
         return {
             "device_id": device.device_id,
             "member_id": member_id,
+            "cell_id": cell_id,
+            "held": held,
             "token": token,
             "expires_at": expires,
         }

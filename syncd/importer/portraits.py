@@ -104,10 +104,5 @@ async def take(
     return report
 
 
-def seal_context(member_id: str) -> bytes:
-    """The AEAD context of a reference descriptor: it opens only as this member's."""
-    return f"reference:{member_id}".encode()
-
-
 def encode(descriptor: list[float]) -> bytes:
     return json.dumps(descriptor).encode()

@@ -30,7 +30,7 @@ from schema.errors import invalid
 from syncd.core.org import LEVELS, OrgTree, Unit
 from syncd.core.policy import Principal
 from syncd.enrolment.pool import FacePool
-from syncd.enrolment.sealing import SecretBox
+from syncd.enrolment.sealing import SecretBox, reference_context
 from syncd.importer import portraits as portrait_files
 from syncd.importer.checks import Checked, MemberRow, Problem, check
 from syncd.importer.export import member_rows, unit_rows
@@ -236,9 +236,7 @@ class Importer:
         store = self.directory.store
 
         async def keep_one(member_id: str, descriptor: list[float]) -> None:
-            sealed = box.seal(
-                portrait_files.encode(descriptor), portrait_files.seal_context(member_id)
-            )
+            sealed = box.seal(portrait_files.encode(descriptor), reference_context(member_id))
             await store.set_reference_face(member_id, sealed)
 
         found = await portrait_files.take(

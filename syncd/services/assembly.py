@@ -38,7 +38,7 @@ async def assemble(
     directory = await Directory.load(storage.directory, storage.audit)
     hub = DocumentHub(
         storage.documents,
-        policy or HierarchyPolicy(directory.tree),
+        policy or HierarchyPolicy(directory.tree, directory.devices),
         limits,
         peer_id or f"sotay-syncd-{storage.storage_id[:12]}",
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from syncd.core.audit import AuditEntry
@@ -73,9 +74,14 @@ class Directory:
     # ---- devices ---------------------------------------------------------------------------
 
     async def register_device(
-        self, person_id: str, public_key: bytes, label: str | None, created_by: str | None
+        self,
+        person_id: str,
+        public_key: bytes,
+        label: str | None,
+        created_by: str | None,
+        held: bool = False,
     ) -> Device:
-        device = Device(f"dev-{secrets.token_hex(8)}", person_id, public_key, label, False)
+        device = Device(f"dev-{secrets.token_hex(8)}", person_id, public_key, label, False, held)
         await self.store.add_device(device, created_by)
         self.devices[device.device_id] = device
         return device
@@ -85,10 +91,21 @@ class Directory:
         if device is None:
             return None
         await self.store.revoke_device(device_id, revoked_by)
-        revoked = Device(device.device_id, device.person_id, device.public_key, device.label, True)
+        revoked = replace(device, revoked=True)
         self.devices[device_id] = revoked
         self._revoked(None, device_id)
         return revoked
+
+    async def confirm_device(self, device_id: str, confirmed_by: str | None) -> Device | None:
+        """Lift a hold: the policy reads ``devices`` on each change, so live sessions of the
+        device may write from the next change on, without reconnecting."""
+        device = self.active_device(device_id)
+        if device is None:
+            return None
+        await self.store.confirm_device(device_id, confirmed_by)
+        confirmed = replace(device, held=False)
+        self.devices[device_id] = confirmed
+        return confirmed
 
     def active_device(self, device_id: str) -> Device | None:
         device = self.devices.get(device_id)

@@ -83,6 +83,9 @@ class DirectoryStore(Protocol):
     async def revoke_device(self, device_id: str, revoked_by: str | None) -> None:
         """Mark revoked and drop its tokens, atomically."""
 
+    async def confirm_device(self, device_id: str, confirmed_by: str | None) -> None:
+        """Lift a held device's hold (``Device.held``); a no-op for any other device."""
+
     async def devices(self) -> list[Device]: ...
 
     async def add_token(self, token_hash: bytes, device_id: str, expires_at: float) -> None:
@@ -96,8 +99,12 @@ class DirectoryStore(Protocol):
     async def face(self, device_id: str) -> bytes | None:
         """The sealed descriptor stored at a device's enrolment."""
 
+    async def faces_of(self, person_id: str) -> list[tuple[str, bytes]]:
+        """(device id, sealed descriptor) of every enrolment of a person, oldest first."""
+
     async def set_reference_face(self, person_id: str, sealed: bytes) -> None:
-        """A member's reference descriptor (from an imported portrait), replacing any earlier."""
+        """A member's reference descriptor (an imported portrait, or the descriptor of their first
+        device once it was confirmed), replacing any earlier."""
 
     async def reference_face(self, person_id: str) -> bytes | None: ...
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -145,7 +145,7 @@ class MemoryDirectoryStore:
         self._revoked_grants: set[int] = set()
         self._devices: dict[str, Device] = {}
         self._tokens: dict[bytes, tuple[str, float]] = {}
-        self._faces: dict[str, bytes] = {}
+        self._faces: dict[str, tuple[str, bytes]] = {}
         self._references: dict[str, bytes] = {}
         self._next_grant = 0
 
@@ -183,9 +183,14 @@ class MemoryDirectoryStore:
     async def revoke_device(self, device_id: str, revoked_by: str | None) -> None:
         d = self._devices.get(device_id)
         if d is not None:
-            self._devices[device_id] = Device(d.device_id, d.person_id, d.public_key, d.label, True)
+            self._devices[device_id] = replace(d, revoked=True)
         for key in [k for k, (dev, _) in self._tokens.items() if dev == device_id]:
             del self._tokens[key]
+
+    async def confirm_device(self, device_id: str, confirmed_by: str | None) -> None:
+        d = self._devices.get(device_id)
+        if d is not None:
+            self._devices[device_id] = replace(d, held=False)
 
     async def devices(self) -> list[Device]:
         return list(self._devices.values())
@@ -200,10 +205,14 @@ class MemoryDirectoryStore:
         return self._tokens.get(token_hash)
 
     async def add_face(self, device_id: str, person_id: str, sealed: bytes) -> None:
-        self._faces[device_id] = bytes(sealed)
+        self._faces[device_id] = (person_id, bytes(sealed))
 
     async def face(self, device_id: str) -> bytes | None:
-        return self._faces.get(device_id)
+        found = self._faces.get(device_id)
+        return None if found is None else found[1]
+
+    async def faces_of(self, person_id: str) -> list[tuple[str, bytes]]:
+        return [(d, sealed) for d, (p, sealed) in self._faces.items() if p == person_id]
 
     async def set_reference_face(self, person_id: str, sealed: bytes) -> None:
         self._references[person_id] = bytes(sealed)

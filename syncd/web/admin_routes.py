@@ -146,6 +146,7 @@ async def list_devices(request: Request, principal: Principal) -> dict[str, Any]
                 "person_id": d.person_id,
                 "label": d.label,
                 "revoked": d.revoked,
+                "held": d.held,
             }
             for d in directory.devices.values()
             if d.person_id == principal.person_id

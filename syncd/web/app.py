@@ -64,6 +64,11 @@ ROUTES = [
         auth_api.authenticated(admin_api.revoke_device),
         methods=["POST"],
     ),
+    Route(
+        "/api/devices/{device_id}/confirm",
+        auth_api.authenticated(enrol_routes.confirm_device),
+        methods=["POST"],
+    ),
     Route("/api/audit", auth_api.authenticated(admin_api.audit_log)),
     Route("/api/enroll", enrol_routes.enroll, methods=["POST"]),
     Route("/api/imports", auth_api.authenticated(import_routes.start_import), methods=["POST"]),

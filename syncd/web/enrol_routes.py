@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse
 
 from schema.errors import SotayError, invalid
 from schema.text import clean
+from syncd.core.policy import Principal
 from syncd.enrolment.images import MAX_UPLOAD_BYTES
 from syncd.enrolment.service import Attempt, Enrolment
 from syncd.web.bodies import iso
@@ -80,3 +81,11 @@ async def enroll(request: Request) -> JSONResponse:
         await enrolment.refused(attempt, exc)
         return error_response(exc)
     return JSONResponse({**result, "expires_at": iso(result["expires_at"])}, status_code=201)
+
+
+async def confirm_device(request: Request, principal: Principal) -> dict[str, Any]:
+    """``POST /api/devices/{id}/confirm``: the secretary (or anyone above who manages the member,
+    never the member) vouches for a held device after seeing its member in person."""
+    enrolment: Enrolment = request.app.state.enrolment
+    device = await enrolment.confirm(principal.person_id, request.path_params["device_id"])
+    return {"device_id": device.device_id, "person_id": device.person_id, "held": device.held}

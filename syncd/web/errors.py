@@ -21,6 +21,11 @@ STATUS: dict[str, int] = {
     # what you may do
     "forbidden": 403,
     "face_mismatch": 403,
+    "selfie_is_card_photo": 403,
+    "same_image": 403,
+    "reference_mismatch": 403,
+    "device_unconfirmed": 403,
+    "own_device": 403,
     "attach_secretary_only": 403,
     # what exists (for you)
     "not_found": 404,
@@ -30,6 +35,7 @@ STATUS: dict[str, int] = {
     "no_preview": 404,
     # what state it is in
     "offset_mismatch": 409,
+    "device_not_held": 409,
     "upload_conflict": 409,
     "bad_range": 416,
     # how much

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from client_sdk.cli.device import cmd_init, cmd_keygen, cmd_status
+from client_sdk.cli.device import cmd_enrol, cmd_init, cmd_keygen, cmd_status
 from client_sdk.cli.parser.base import LeafAdder, SubParsers
 from client_sdk.cli.sync import cmd_sync
 
@@ -76,6 +76,33 @@ def add_device_commands(commands: SubParsers, leaf: LeafAdder) -> None:
         "--server",
         metavar="URL",
         help="đổi máy chủ (được ghi nhớ) / use and remember another server address",
+    )
+
+    p = leaf(
+        commands,
+        "enrol",
+        "Đăng ký điện thoại mới bằng khuôn mặt / Enrol a new phone by face",
+        cmd_enrol,
+        cell=False,
+        description="Tạo khóa thiết bị, gửi số thẻ, ảnh thẻ và ảnh tự chụp để máy chủ đối chiếu "
+        "khuôn mặt, rồi mang chi bộ của bạn và đồng bộ lần đầu. Không lưu ảnh.\n"
+        "Make a device key, send the card number, a photo of the card and a selfie for the "
+        "server to match the face, then carry your cell and sync once. No photo is kept.",
+    )
+    p.add_argument("--server", required=True, metavar="URL", help="máy chủ / server")
+    p.add_argument("--card", required=True, metavar="NUMBER", help="số thẻ đảng / card number")
+    p.add_argument(
+        "--card-photo", required=True, metavar="FILE", help="ảnh thẻ đảng / photo of the card"
+    )
+    p.add_argument(
+        "--selfie", required=True, metavar="FILE", help="ảnh tự chụp / a selfie taken now"
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_SYNC_TIMEOUT,
+        metavar="S",
+        help=f"giây chờ đồng bộ / seconds to try syncing (default {DEFAULT_SYNC_TIMEOUT:g})",
     )
 
     p = leaf(

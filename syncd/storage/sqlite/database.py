@@ -16,7 +16,7 @@ import aiosqlite
 
 from syncd.core.audit import AuditEntry
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -94,7 +94,14 @@ CREATE TABLE IF NOT EXISTS face_descriptors (
     sealed     BLOB NOT NULL,  -- AES-GCM(nonce || ciphertext) of the JSON descriptor
     created_at TEXT NOT NULL
 );
--- A member's reference face from an imported portrait (the photo itself is never kept).
+-- Devices enrolled without a confirmed reference face: they read, and write once confirmed.
+CREATE TABLE IF NOT EXISTS held_devices (
+    device_id TEXT PRIMARY KEY REFERENCES devices(device_id),
+    held_at   TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS face_descriptors_by_person ON face_descriptors(person_id);
+-- A member's reference face: an imported portrait or their confirmed first enrolment (the
+-- photo itself is never kept).
 CREATE TABLE IF NOT EXISTS reference_faces (
     person_id  TEXT PRIMARY KEY,
     sealed     BLOB NOT NULL,

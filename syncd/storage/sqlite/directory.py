@@ -73,18 +73,31 @@ class SqliteDirectoryStore:
     # ---- devices and tokens ----------------------------------------------------------------
 
     async def add_device(self, device: Device, created_by: str | None) -> None:
-        await self.db.write(
-            "INSERT INTO devices(device_id, person_id, public_key, label, created_by, created_at) "
-            "VALUES(?, ?, ?, ?, ?, ?)",
+        statements: list[tuple[str, tuple]] = [
             (
-                device.device_id,
-                device.person_id,
-                device.public_key,
-                device.label,
-                created_by,
-                _now(),
-            ),
-        )
+                "INSERT INTO devices(device_id, person_id, public_key, label, created_by, "
+                "created_at) VALUES(?, ?, ?, ?, ?, ?)",
+                (
+                    device.device_id,
+                    device.person_id,
+                    device.public_key,
+                    device.label,
+                    created_by,
+                    _now(),
+                ),
+            )
+        ]
+        if device.held:
+            statements.append(
+                (
+                    "INSERT INTO held_devices(device_id, held_at) VALUES(?, ?)",
+                    (device.device_id, _now()),
+                )
+            )
+        await self.db.transaction(statements)
+
+    async def confirm_device(self, device_id: str, confirmed_by: str | None) -> None:
+        await self.db.write("DELETE FROM held_devices WHERE device_id=?", (device_id,))
 
     async def revoke_device(self, device_id: str, revoked_by: str | None) -> None:
         await self.db.transaction(
@@ -99,11 +112,13 @@ class SqliteDirectoryStore:
 
     async def devices(self) -> list[Device]:
         async with self.db.conn.execute(
-            "SELECT device_id, person_id, public_key, label, revoked_at IS NOT NULL FROM devices "
-            "ORDER BY rowid"
+            "SELECT d.device_id, person_id, public_key, label, revoked_at IS NOT NULL, "
+            "h.device_id IS NOT NULL FROM devices d "
+            "LEFT JOIN held_devices h ON h.device_id = d.device_id ORDER BY d.rowid"
         ) as cur:
             return [
-                Device(row[0], row[1], bytes(row[2]), row[3], bool(row[4])) async for row in cur
+                Device(row[0], row[1], bytes(row[2]), row[3], bool(row[4]), bool(row[5]))
+                async for row in cur
             ]
 
     async def add_token(self, token_hash: bytes, device_id: str, expires_at: float) -> None:
@@ -137,6 +152,13 @@ class SqliteDirectoryStore:
         ) as cur:
             row = await cur.fetchone()
         return None if row is None else bytes(row[0])
+
+    async def faces_of(self, person_id: str) -> list[tuple[str, bytes]]:
+        async with self.db.conn.execute(
+            "SELECT device_id, sealed FROM face_descriptors WHERE person_id=? ORDER BY rowid",
+            (person_id,),
+        ) as cur:
+            return [(str(row[0]), bytes(row[1])) async for row in cur]
 
     async def set_reference_face(self, person_id: str, sealed: bytes) -> None:
         await self.db.write(
