@@ -16,6 +16,7 @@ import uvicorn
 from syncd.core.limits import Limits
 from syncd.web.app import create_app
 from syncd.web.http_protocol import HeaderDeadlineProtocol, with_header_timeout
+from syncd.web.ws_protocol import with_write_stall_timeout
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -96,6 +97,18 @@ def main(argv: list[str] | None = None) -> None:
         help="documents one person may create by pushing (not a cell's)",
     )
     parser.add_argument(
+        "--max-queued-bytes",
+        type=int,
+        default=Limits.max_queued_bytes_per_peer,
+        help="outgoing bytes queued for one slow connection before it is closed",
+    )
+    parser.add_argument(
+        "--write-stall-timeout",
+        type=float,
+        default=Limits.write_stall_timeout_s,
+        help="seconds a client may take nothing we send before its socket is aborted",
+    )
+    parser.add_argument(
         "--header-timeout",
         type=float,
         default=HeaderDeadlineProtocol.header_timeout_s,
@@ -120,6 +133,8 @@ def main(argv: list[str] | None = None) -> None:
         attachment_bytes_per_cell_day=args.attachment_cell_day_bytes,
         max_connections_per_client=args.max_connections_per_client,
         max_pushed_documents_per_person=args.max_pushed_documents,
+        max_queued_bytes_per_peer=args.max_queued_bytes,
+        write_stall_timeout_s=args.write_stall_timeout,
     )
     app = create_app(
         args.data_dir, limits=limits, demo=args.demo, face_warmup=not args.no_face_warmup
@@ -133,6 +148,7 @@ def main(argv: list[str] | None = None) -> None:
         # cap is a backstop above it.
         ws_max_size=limits.max_frame_bytes * 2,
         http=with_header_timeout(args.header_timeout),
+        ws=with_write_stall_timeout(limits.write_stall_timeout_s),
         ws_ping_interval=20,
         ws_ping_timeout=20,
     )

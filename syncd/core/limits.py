@@ -47,5 +47,11 @@ class Limits:
     # Open websocket connections from one client address at a time (carrier NAT and a district
     # office put many phones behind one address, so this is generous).
     max_connections_per_client: int = 1_000
+    # Outgoing bytes queued for one connection behind a client that reads too slowly (or not at
+    # all): beyond, the connection is closed (1013). A first sync of a district is ~10 MiB.
+    max_queued_bytes_per_peer: int = 32 * 1024 * 1024
+    # Seconds a write to a client may stay blocked (the client took nothing) before the socket is
+    # aborted (syncd/web/ws_protocol.py).
+    write_stall_timeout_s: float = 30.0
     # Lifetime of a device token (only checked at the websocket upgrade and on HTTP calls).
     token_ttl_s: float = 15 * 60

@@ -63,6 +63,9 @@ class ConcurrencyLimit:
         self.held[key] = self.held.get(key, 0) + 1
         return True
 
+    def total(self) -> int:
+        return sum((self.held or {}).values())
+
     def release(self, key: str) -> None:
         if self.held is None or key not in self.held:
             return

@@ -27,6 +27,7 @@ async def health(request: Request) -> JSONResponse:
         "status": "ok",
         "peer_id": hub.peer_id,
         "loaded_documents": hub.loaded_documents,
+        "connections": request.app.state.connections_per_client.total(),
     }
     storage = hub.storage_health
     if not storage.ok:

@@ -33,15 +33,15 @@ log = logging.getLogger("syncd.ws")
 _keys = itertools.count(1)
 _CLOSE = object()
 
-# Outgoing bytes a peer may have queued before we stop waiting for it.
-MAX_OUTBOX_BYTES = 64 * 1024 * 1024
-
 
 class WebSocketPeer:
     """Implements ``hub.Peer`` over a Starlette websocket."""
 
-    def __init__(self, ws: WebSocket, principal: Principal) -> None:
+    def __init__(
+        self, ws: WebSocket, principal: Principal, max_queued_bytes: int = 32 * 2**20
+    ) -> None:
         self.key = next(_keys)
+        self.max_queued_bytes = max_queued_bytes
         self.ws = ws
         self.principal = principal
         self.peer_id = ""
@@ -56,8 +56,8 @@ class WebSocketPeer:
         if self._closing:
             return
         self._queued_bytes += len(frame)
-        if self._queued_bytes > MAX_OUTBOX_BYTES:
-            log.warning("peer %s too slow, closing", self.peer_id)
+        if self._queued_bytes > self.max_queued_bytes:
+            log.warning("peer %s reads too slowly, closing", self.peer_id)
             self.close(1013)
             return
         self._outbox.put_nowait(frame)
@@ -120,7 +120,7 @@ async def _refuse(ws: WebSocket, hub: DocumentHub, refusal: SotayError, code: in
 
 
 async def _serve(ws: WebSocket, principal: Principal, hub: DocumentHub, limits: Limits) -> None:
-    peer = WebSocketPeer(ws, principal)
+    peer = WebSocketPeer(ws, principal, limits.max_queued_bytes_per_peer)
     session = proto.ServerSession(
         hub.peer_id,
         ws.app.state.peer_metadata,
