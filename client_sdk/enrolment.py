@@ -12,11 +12,17 @@ from __future__ import annotations
 import json
 import secrets
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from client_sdk.identity import DeviceIdentity, refusal
+from client_sdk.identity import DeviceIdentity, http_json, refusal
+from schema.errors import SotayError
+
+if TYPE_CHECKING:
+    from client_sdk.handbook import Handbook
 
 ENROL_TIMEOUT_S = 120.0  # two phone photos over a slow link, then dlib on a busy server
 
@@ -81,3 +87,32 @@ def enrol(
         str(answer["token"]),
         datetime.fromisoformat(answer["expires_at"]),
     )
+
+
+def enrol_into(
+    book: Handbook,
+    server: str,
+    card_number: str,
+    card_photo: bytes,
+    selfie: bytes,
+    timeout: float = ENROL_TIMEOUT_S,
+) -> Enrolled:
+    """Enrol, then make ``book`` this member's device: its identity, its user, the server and
+    the member's cell (content arrives on the first sync). Refused before anything is stored
+    if ``book`` already has an identity: one device store holds one device."""
+    if book.identity is not None:
+        raise SotayError(
+            code="device_has_identity",
+            message_vi="Thiết bị này đã có khóa: dùng một kho thiết bị mới.",
+            message_en="This device store already has a key: use a new one.",
+        )
+    base = server.rstrip("/")
+    done = enrol(base, card_number, card_photo, selfie, timeout)
+    cell = urllib.parse.quote(done.cell_id, safe="")
+    info = http_json(f"{base}/api/cells/{cell}", token=done.token)
+    book.set_identity(done.identity.device_id, done.key_pem)
+    book.store.set_meta("member_id", done.member_id)
+    book.member_id = done.member_id
+    book.store.set_meta("server", base)
+    book.add_cell(done.cell_id, dict(info.get("documents") or {}))
+    return done

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from automerge.core import Document
 
+from client_sdk.enrolment import Enrolled, enrol_into
 from client_sdk.identity import DeviceIdentity
 from client_sdk.local_store import COMPACT_AFTER_CHUNKS, LocalStore, PendingOp
 from client_sdk.operations import OPERATIONS, Operation, format_0_name, operation_for_method
@@ -159,6 +160,12 @@ class Handbook:
         DeviceIdentity.from_pem(device_id, private_key_pem)  # refuse a bad key now, not later
         self.store.set_meta("device_id", device_id)
         self.store.set_meta("device_key_pem", private_key_pem)
+
+    def enrol(self, server: str, card_number: str, card_photo: bytes, selfie: bytes) -> Enrolled:
+        """A new phone of a member: a new key, enrolment by face (docs/enrolment.md), then
+        this store carries the member's cell; ``sync`` next. ``held`` in the answer: the device
+        reads, and its edits are refused until the cell secretary confirms it."""
+        return enrol_into(self, server, card_number, card_photo, selfie)
 
     @property
     def identity(self) -> DeviceIdentity | None:

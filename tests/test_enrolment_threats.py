@@ -19,7 +19,10 @@ import pytest
 from automerge.core import ROOT, ScalarType, extract
 
 from client_sdk.connection import SyncConnection
+from client_sdk.handbook import Handbook
 from client_sdk.identity import ServerRefused, http_json
+from client_sdk.syncer import Syncer
+from schema.errors import SotayError
 from syncd.core.card_index import CardIndex
 from syncd.core.limits import Limits
 from syncd.enrolment.decision import (
@@ -324,3 +327,30 @@ def _read_phone(server: ServerProcess, member_id: str) -> str:
         return str((await _roster(server))["members"][member_id].get("phone", ""))
 
     return asyncio.run(read())
+
+
+async def test_a_phone_enrols_through_the_handbook_and_syncs(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """``Handbook.enrol`` for an app: key, enrolment, cell; the first sync brings the roster."""
+    roster = await _roster(server)
+    member_id, card_number = _card_of(roster, 3)
+    book = Handbook(tmp_path / "phone.sotay")
+    try:
+        with pytest.raises(ServerRefused) as refused:
+            book.enrol(
+                server.http, card_number, fi.party_card("obama.jpg"), fi.party_card("obama.jpg")
+            )
+        assert refused.value.code == "same_image" and book.identity is None
+        done = book.enrol(
+            server.http, card_number, fi.party_card("obama.jpg"), fi.encode(fi.photo("obama2.jpg"))
+        )
+        assert book.identity is not None and book.identity.device_id == done.identity.device_id
+        assert (book.member_id, list(book.cells())) == (member_id, [CELL])
+        assert await Syncer(book, server.http).sync_once(timeout=20)
+        assert book.member(CELL, member_id).card_number == card_number
+        with pytest.raises(SotayError) as again:
+            book.enrol(server.http, card_number, b"x", b"y")
+        assert again.value.code == "device_has_identity"
+    finally:
+        book.close()
