@@ -289,6 +289,12 @@ async def test_which_faces_bind_an_enrolment() -> None:
         "m1", box.seal(json.dumps(portrait).encode(), reference_context("m1"))
     )
     assert await enrolment.reference("m1") == Reference((tuple(portrait),), confirmed=True)
+    # sealed under a face key since replaced: unreadable, so it counts as absent
+    other_key = SecretBox(secrets.token_bytes(32))
+    await store.directory.set_reference_face(
+        "m1", other_key.seal(json.dumps(portrait).encode(), reference_context("m1"))
+    )
+    assert await enrolment.reference("m1") == Reference((tuple(b),), confirmed=True)
 
 
 def test_a_phone_enrols_through_the_cli(server: ServerProcess, tmp_path: Path) -> None:

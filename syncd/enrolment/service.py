@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from automerge.core import Document
+from cryptography.exceptions import InvalidTag
 
 from schema.errors import SotayError, ValidationError, invalid
 from syncd.core.audit import AuditEntry
@@ -31,6 +33,8 @@ from syncd.enrolment.sealing import SecretBox, reference_context
 from syncd.services.directory import Directory
 from syncd.services.hub import DocumentHub
 from syncd.services.registry import Registry
+
+log = logging.getLogger("syncd.enrolment")
 
 
 def _refuse(code: str, vi: str, en: str, detail: str = "") -> ValidationError:
@@ -182,23 +186,33 @@ class Enrolment:
         return result
 
     async def reference(self, member_id: str) -> decision.Reference:
-        """The faces a new enrolment of ``member_id`` must match (``decision.Reference``)."""
+        """The faces a new enrolment of ``member_id`` must match (``decision.Reference``).
+
+        A descriptor sealed under another face key (the key was replaced) cannot be read and
+        counts as absent: the member's next device is then held, never waved through."""
         store = self.directory.store
         sealed = await store.reference_face(member_id)
-        if sealed is not None:
-            opened = self.box.open(sealed, reference_context(member_id))
-            return decision.Reference((tuple(json.loads(opened)),), confirmed=True)
+        portrait = None if sealed is None else self._open(sealed, reference_context(member_id))
+        if portrait is not None:
+            return decision.Reference((portrait,), confirmed=True)
         vouched: list[tuple[float, ...]] = []
         waiting: list[tuple[float, ...]] = []
         for device_id, sealed in await store.faces_of(member_id):
             device = self.directory.active_device(device_id)
-            if device is None:
+            face = None if device is None else self._open(sealed, device_id.encode())
+            if device is None or face is None:
                 continue  # a revoked device's face binds nobody
-            face = tuple(json.loads(self.box.open(sealed, device_id.encode())))
             (waiting if device.held else vouched).append(face)
         if vouched:
             return decision.Reference(tuple(vouched), confirmed=True)
         return decision.Reference(tuple(waiting), confirmed=False)
+
+    def _open(self, sealed: bytes, context: bytes) -> tuple[float, ...] | None:
+        try:
+            return tuple(json.loads(self.box.open(sealed, context)))
+        except InvalidTag:
+            log.warning("a face descriptor does not open with this face key; ignored")
+            return None
 
     async def confirm(self, confirmer: str, device_id: str) -> Device:
         """Someone who manages the member vouches for a held device, having seen the member: its
@@ -226,8 +240,9 @@ class Enrolment:
             )
         member = device.person_id
         sealed = await directory.store.face(device_id)
-        if sealed is not None and await directory.store.reference_face(member) is None:
-            descriptor = self.box.open(sealed, device_id.encode())
+        face = None if sealed is None else self._open(sealed, device_id.encode())
+        if face is not None and await directory.store.reference_face(member) is None:
+            descriptor = json.dumps(list(face)).encode()
             await directory.store.set_reference_face(
                 member, self.box.seal(descriptor, reference_context(member))
             )
