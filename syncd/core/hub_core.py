@@ -201,7 +201,7 @@ class HubCore:
             if not state.stored and info.owner_id is not None:
                 self.owned[info.owner_id] = self.owned.get(info.owner_id, 0) + 1
             state.stored = True
-        effects += self._reply(peer, live)
+        effects += self._reply(peer, live, answering=True)
         if applied.new_changes:
             effects += self._fan_out(live, exclude=peer.key)
             effects.append(Stored(info, live.doc))
@@ -261,8 +261,8 @@ class HubCore:
             peer.documents.add(live.document_id)
         live.attach(peer.key)
 
-    def _reply(self, peer: PeerView, live: LiveDocument) -> list[Effect]:
-        data = live.generate(peer.key)
+    def _reply(self, peer: PeerView, live: LiveDocument, answering: bool = False) -> list[Effect]:
+        data = live.generate(peer.key, answering)
         if data is None:
             return []
         return [

@@ -27,7 +27,7 @@ from schema.access import Verdict
 from syncd.core.author_view import author_view
 from syncd.core.errors import ChangeRejected, PeerBlocked
 from syncd.protocol.errors import CorruptSyncData
-from syncd.protocol.sync_header import read_header
+from syncd.protocol.sync_header import agreement, read_header
 
 PeerKey = int  # identity of one connection; senderIds are chosen by clients and can repeat
 
@@ -48,6 +48,10 @@ class LiveDocument:
     blocked: set[PeerKey] = field(default_factory=set)
     # Per session: the canonical doc plus changes that peer sent which wait for dependencies.
     waiting: dict[PeerKey, Document] = field(default_factory=dict)
+    # The heads each peer last told us, and the peers whose heads moved in their last message
+    # while our core had nothing to say: they are owed one ``agreement`` (``generate``).
+    their_heads: dict[PeerKey, list[bytes]] = field(default_factory=dict)
+    owed: set[PeerKey] = field(default_factory=set)
 
     @classmethod
     def load(cls, document_id: str, stored: bytes) -> LiveDocument:
@@ -59,6 +63,8 @@ class LiveDocument:
 
     def detach(self, peer: PeerKey) -> None:
         self.sync_states.pop(peer, None)
+        self.their_heads.pop(peer, None)
+        self.owed.discard(peer)
         self.blocked.discard(peer)
         self.waiting.pop(peer, None)  # a new session resends them from a fresh sync state
 
@@ -99,10 +105,23 @@ class LiveDocument:
             self.waiting.pop(peer, None)
         heads = self.doc.get_heads()
         new = [c.bytes for c in self.doc.get_changes(before)] if heads != before else []
+        header = read_header(data)
+        if header is not None:
+            told = sorted(header.heads)
+            if told != self.their_heads.get(peer):
+                self.owed.add(peer)
+            self.their_heads[peer] = told
         return Applied(new, heads)
 
-    def generate(self, peer: PeerKey) -> bytes | None:
-        """The next sync message for ``peer``, or None when it has nothing to learn from us."""
+    def generate(self, peer: PeerKey, answering: bool = False) -> bytes | None:
+        """The next sync message for ``peer``, or None when it has nothing to learn from us.
+
+        ``answering``: ``peer``'s own message is being answered. When its heads moved and the
+        core stays silent (they now match ours), the peer still gets one ``agreement``, as from
+        the stock server: a peer that waits for that confirmation would otherwise wait forever.
+        It goes once per move of the peer's heads, so two such peers never ping-pong."""
+        owed = peer in self.owed
+        self.owed.discard(peer)
         if peer in self.blocked:
             return None
         source = self.doc
@@ -115,7 +134,11 @@ class LiveDocument:
                 # validate and store; advertise nothing unstored: it resends on its next session.
                 del self.waiting[peer]
         msg = source.generate_sync_message(self.sync_states.setdefault(peer, SyncState()))
-        return None if msg is None else msg.encode()
+        if msg is not None:
+            return msg.encode()
+        if answering and owed and peer not in self.waiting:
+            return agreement(self.doc.get_heads())
+        return None
 
     def _session_doc(self, peer: PeerKey) -> Document:
         """A fresh copy of the canonical doc as ``peer``'s session sees it."""

@@ -57,3 +57,29 @@ def advertised_heads(message: bytes) -> list[bytes] | None:
         return None
     heads = _hashes(message, 1)
     return None if heads is None else heads[0]
+
+
+def _leb128(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def _hash_list(hashes: list[bytes]) -> bytes:
+    return _leb128(len(hashes)) + b"".join(hashes)
+
+
+def agreement(heads: list[bytes]) -> bytes:
+    """ "We have what you have": our heads, nothing needed, one ``have`` whose last sync is those
+    heads with an empty bloom filter, no changes — the message the stock automerge-repo server
+    sends once a peer's heads reach ours, which our core (automerge.core) does not generate and
+    cannot be asked to. Same layout as the core's own 0x42 messages."""
+    heads = sorted(heads)
+    have = _leb128(1) + _hash_list(heads) + _leb128(0)  # last_sync, then a zero-length bloom
+    return bytes([0x42]) + _hash_list(heads) + _hash_list([]) + have + _leb128(0)
