@@ -1,4 +1,5 @@
-"""The header of an Automerge sync message: the sender's heads and the hashes it needs.
+"""The header of an Automerge sync message (the sender's heads and the hashes it needs), and
+the one message the server writes itself: the stock server's "we agree" (``agreement``).
 
 ``automerge.core.Message`` exposes no fields, yet both ends need these two: the client reads the
 server's heads to know which local edits were acknowledged, and the server reads its own ``need``
