@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import secrets
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidSignature
@@ -38,6 +39,12 @@ class Device:
     # Enrolled without a confirmed reference face: it reads, but writes wait until someone who
     # manages the member confirms it (docs/enrolment.md, threat (b)).
     held: bool = False
+
+
+def is_held(devices: Mapping[str, Device], device_id: str | None) -> bool:
+    """Is this session's device held for confirmation? (No device id: a test or server peer.)"""
+    device = devices.get(device_id or "")
+    return device is not None and device.held
 
 
 def token_hash(token: str) -> bytes:

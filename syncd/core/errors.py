@@ -5,8 +5,19 @@ for people (Vietnamese first: the people who read them are cell secretaries and 
 from __future__ import annotations
 
 from schema.access import Verdict
-from schema.errors import SotayError
+from schema.errors import SotayError, ValidationError, invalid
 from syncd.protocol.errors import ProtocolError
+
+
+def forbidden(detail: str = "") -> ValidationError:
+    """The caller's roles do not cover what they asked for (HTTP 403): admin routes and the
+    confirmation of a device."""
+    return invalid(
+        "forbidden",
+        "Bạn không có quyền thực hiện thao tác này ở đơn vị đó.",
+        "You may not do this in that unit.",
+        detail,
+    )
 
 
 class Unauthenticated(SotayError):

@@ -18,7 +18,7 @@ from automerge.core import Document
 from schema.access import ALLOW, Actor, Verdict, check_write
 from schema.automerge_io import plain
 from schema.validation import check_values
-from syncd.core.auth import Device
+from syncd.core.auth import Device, is_held
 from syncd.core.org import OrgTree
 from syncd.core.policy import DocumentInfo, Principal
 
@@ -43,10 +43,6 @@ class HierarchyPolicy:
         self.tree = tree
         self.devices: Mapping[str, Device] = devices if devices is not None else {}
 
-    def is_held(self, principal: Principal) -> bool:
-        device = self.devices.get(principal.device_id or "")
-        return device is not None and device.held
-
     def roles(self, principal: Principal, info: DocumentInfo) -> frozenset[str]:
         if not principal.person_id or info.unit_id is None:
             return frozenset()
@@ -67,7 +63,7 @@ class HierarchyPolicy:
             if info.owner_id in (None, principal.person_id) and principal.person_id:
                 return ALLOW
             return OWNER_ONLY
-        if self.is_held(principal):
+        if is_held(self.devices, principal.device_id):
             return DEVICE_HELD
         actor = Actor(principal.person_id or None, self.roles(principal, info))
         old, new = plain(before), plain(after)

@@ -24,6 +24,7 @@ from schema.errors import SotayError, ValidationError, invalid
 from syncd.core.audit import AuditEntry
 from syncd.core.auth import Device
 from syncd.core.card_index import CardHolder, CardIndex
+from syncd.core.errors import forbidden
 from syncd.core.limits import Limits
 from syncd.core.policy import DocumentInfo
 from syncd.core.rate_limit import KeyedLimiter
@@ -226,12 +227,7 @@ class Enrolment:
                 "A device cannot be confirmed by its own member: another manager must.",
             )
         if device is None or not directory.tree.may_manage_person(confirmer, device.person_id):
-            raise _refuse(
-                "forbidden",
-                "Bạn không có quyền thực hiện thao tác này ở đơn vị đó.",
-                "You may not do this in that unit.",
-                device_id,
-            )
+            raise forbidden(device_id)
         if not device.held:
             raise _refuse(
                 "device_not_held",

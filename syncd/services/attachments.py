@@ -24,6 +24,7 @@ from schema.access import Actor, check_attach
 from schema.errors import SotayError, invalid
 from schema.meetings import attachment_hashes
 from syncd.core import media
+from syncd.core.auth import is_held
 from syncd.core.hierarchy import DEVICE_HELD
 from syncd.core.limits import Limits
 from syncd.core.policy import Principal
@@ -100,8 +101,7 @@ class Attachments:
 
     async def _may_upload(self, principal: Principal, cell_id: str, sha256: str) -> None:
         roles = await self._cell(principal, cell_id)
-        device = self.directory.devices.get(principal.device_id or "")
-        if device is not None and device.held:
+        if is_held(self.directory.devices, principal.device_id):
             raise invalid(DEVICE_HELD.rule, DEVICE_HELD.reason_vi, DEVICE_HELD.reason_en)
         verdict = check_attach(Actor(principal.person_id, roles))
         if not verdict.allowed:

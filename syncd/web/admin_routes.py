@@ -11,20 +11,12 @@ from starlette.requests import Request
 
 from schema.access import RANK, ROLE_LEVEL
 from schema.errors import SotayError, invalid
+from syncd.core.errors import forbidden
 from syncd.core.org import LEVELS
 from syncd.core.policy import Principal
 from syncd.services.directory import Directory
 from syncd.services.registry import Registry
 from syncd.web.bodies import json_body
-
-
-def _forbidden(detail: str = "") -> SotayError:
-    return invalid(
-        "forbidden",
-        "Bạn không có quyền thực hiện thao tác này ở đơn vị đó.",
-        "You may not do this in that unit.",
-        detail,
-    )
 
 
 def _bad(field: str) -> SotayError:
@@ -85,7 +77,7 @@ async def create_unit(request: Request, principal: Principal) -> dict[str, Any]:
         for g in tree.grants_of(principal.person_id)
     )
     if not allowed:
-        raise _forbidden(parent_id)
+        raise forbidden(parent_id)
     registry: Registry = request.app.state.registry
     try:
         if level == "cell":
@@ -117,7 +109,7 @@ async def create_grant(request: Request, principal: Principal) -> dict[str, Any]
     if role not in RANK:
         raise _bad("role")
     if not directory.tree.may_grant(principal.person_id, role, unit_id):
-        raise _forbidden(f"{role}@{unit_id}")
+        raise forbidden(f"{role}@{unit_id}")
     grant = await directory.grant(person_id, role, unit_id, principal.person_id)
     return {"grant_id": grant.grant_id, "person_id": person_id, "role": role, "unit_id": unit_id}
 
@@ -132,7 +124,7 @@ async def revoke_grant(request: Request, principal: Principal) -> dict[str, Any]
     if grant is None or not directory.tree.may_grant(
         principal.person_id, grant.role, grant.unit_id
     ):
-        raise _forbidden(str(grant_id))
+        raise forbidden(str(grant_id))
     await directory.revoke_grant(grant_id, principal.person_id)
     return {"grant_id": grant_id, "revoked": True}
 
@@ -167,7 +159,7 @@ async def create_device(request: Request, principal: Principal) -> dict[str, Any
         raise _bad("public_key")
     directory = _dir(request)
     if not directory.tree.may_manage_person(principal.person_id, person_id):
-        raise _forbidden(person_id)
+        raise forbidden(person_id)
     label = data.get("label") if isinstance(data.get("label"), str) else None
     device = await directory.register_device(person_id, public_key, label, principal.person_id)
     return {"device_id": device.device_id, "person_id": person_id}
@@ -181,7 +173,7 @@ async def revoke_device(request: Request, principal: Principal) -> dict[str, Any
         device.person_id == principal.person_id
         or directory.tree.may_manage_person(principal.person_id, device.person_id)
     ):
-        raise _forbidden(request.path_params["device_id"])
+        raise forbidden(request.path_params["device_id"])
     await directory.revoke_device(device.device_id, principal.person_id)
     return {"device_id": device.device_id, "revoked": True}
 
@@ -191,7 +183,7 @@ async def audit_log(request: Request, principal: Principal) -> dict[str, Any]:
     unit_id = request.query_params.get("unit_id", "")
     directory = _dir(request)
     if not unit_id or not directory.tree.is_official_over(principal.person_id, unit_id):
-        raise _forbidden(unit_id)
+        raise forbidden(unit_id)
     try:
         limit = max(1, min(1000, int(request.query_params.get("limit", "200"))))
     except ValueError:

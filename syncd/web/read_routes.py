@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from schema.errors import invalid
+from syncd.core.auth import is_held
 from syncd.core.policy import Principal
 from syncd.protocol.document_id import is_document_id, to_url
 from syncd.services.directory import Directory
@@ -55,12 +56,11 @@ async def me(request: Request, principal: Principal) -> dict[str, Any]:
                     "roles": sorted(tree.roles_on(principal.person_id, unit_id)),
                     "documents": {k: to_url(v) for k, v in sorted(docs.items())},
                 }
-    device = directory.devices.get(principal.device_id or "")
     return {
         "person_id": principal.person_id,
         "device_id": principal.device_id,
         # True until someone who manages the member confirms this device (docs/enrolment.md).
-        "held": bool(device and device.held),
+        "held": is_held(directory.devices, principal.device_id),
         "grants": [
             {"grant_id": g.grant_id, "role": g.role, "unit_id": g.unit_id}
             for g in tree.grants_of(principal.person_id)

@@ -38,7 +38,10 @@ class WebSocketPeer:
     """Implements ``hub.Peer`` over a Starlette websocket."""
 
     def __init__(
-        self, ws: WebSocket, principal: Principal, max_queued_bytes: int = 32 * 2**20
+        self,
+        ws: WebSocket,
+        principal: Principal,
+        max_queued_bytes: int = Limits.max_queued_bytes_per_peer,
     ) -> None:
         self.key = next(_keys)
         self.max_queued_bytes = max_queued_bytes
