@@ -255,13 +255,6 @@ def test_a_person_creates_only_so_many_documents_by_pushing(tmp_path: Path) -> N
         server.stop()
 
 
-def _rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS")
-
-
 STUCK_LIMITS = ["--max-queued-bytes", str(8 * 2**20), "--write-stall-timeout", "3"]
 BIG = 6 * 2**20  # one presence message of 6 MiB, 16 of them: 96 MiB through the server
 
@@ -289,41 +282,43 @@ def _client_frame(data: bytes) -> bytes:
     return Frame(Opcode.BINARY, data).serialize(mask=True)
 
 
+def _raw_reader_of_roster(server: ServerProcess, peer_id: str) -> tuple[socket.socket, str]:
+    """A member's raw websocket that joined and asked for the roster; it reads only what the
+    test reads. Returns the socket and the roster's documentId."""
+    roster = server.demo_manifest()["cells"][0]["documents"]["roster"]
+    doc_id = roster.removeprefix("automerge:")
+    sock = _raw_websocket(server, server.ws_as("member", CELL))
+    sock.sendall(_client_frame(join_frame(peer_id)))
+    empty = Document().generate_sync_message(SyncState())
+    assert empty is not None
+    sock.sendall(_client_frame(sync_frame(peer_id, doc_id, empty.encode(), "request")))
+    return sock, doc_id
+
+
 def test_a_client_that_never_reads_is_cut_off_and_holds_no_one_up(tmp_path: Path) -> None:
     """Backpressure, bounded memory, then close: a peer that takes nothing is aborted once its
     writes stall, the others get every message meanwhile, and what the server holds for it is
     bounded by the queue limit, not by what was sent. Memory is compared with the same 16
     messages sent first with no stuck peer (RSS is a high-water mark)."""
     server = ServerProcess(tmp_path / "stuck", extra=STUCK_LIMITS).start()
-    assert server.proc is not None
-    pid = server.proc.pid
     roster = server.demo_manifest()["cells"][0]["documents"]["roster"]
     doc_id = roster.removeprefix("automerge:")
 
     def connections() -> int:
         return int(server.get_json("/api/health")["connections"])
 
-    def stuck_peer() -> socket.socket:
-        """Joins, asks for the roster, and never reads a byte again."""
-        sock = _raw_websocket(server, server.ws_as("member", CELL))
-        sock.sendall(_client_frame(join_frame("stuck-peer")))
-        empty = Document().generate_sync_message(SyncState())
-        assert empty is not None
-        sock.sendall(_client_frame(sync_frame("stuck-peer", doc_id, empty.encode(), "request")))
-        return sock
-
     async def sixteen(talker: SyncConnection, reader: SyncConnection) -> float:
         """Send 16 incompressible 6 MiB messages, each seen by the reader; the RSS peak (MiB)."""
         got: list[bytes] = []
         reader.on_ephemeral = lambda notice: got.append(notice["data"][:1])
-        peak = _rss_mib(pid)
+        peak = server.rss_kib() / 1024
         for n in range(16):
             # Random bytes: permessage-deflate would shrink a repeated byte to nothing.
             await talker.send_ephemeral(doc_id, bytes([n]) + random.randbytes(BIG), count=n + 1)
             assert await reader.wait_until(lambda n=n: len(got) > n, 20), (
                 f"message {n} did not reach a reader"
             )
-            peak = max(peak, _rss_mib(pid))
+            peak = max(peak, server.rss_kib() / 1024)
         assert got == [bytes([n]) for n in range(16)]
         reader.ephemeral.clear()
         return peak
@@ -339,9 +334,9 @@ def test_a_client_that_never_reads_is_cut_off_and_holds_no_one_up(tmp_path: Path
                     lambda p=peer: bool(p.document(doc_id).get_heads()), 10
                 )
                 assert ready
-            start = _rss_mib(pid)
+            start = server.rss_kib() / 1024
             alone = await sixteen(talker, reader)
-            stuck = stuck_peer()
+            stuck, _ = _raw_reader_of_roster(server, "stuck-peer")  # never reads a byte
             deadline = time.monotonic() + 10
             while connections() < 3 and time.monotonic() < deadline:
                 await asyncio.sleep(0.1)
@@ -377,15 +372,10 @@ def test_a_slow_client_that_keeps_reading_is_not_cut_off(tmp_path: Path) -> None
     first sync over a slow link (here a few tens of KB/s through a 4 KiB receive buffer, 6 MiB
     waiting) keeps its connection for four times the 3 s deadline, and then some."""
     server = ServerProcess(tmp_path / "slow", extra=STUCK_LIMITS).start()
-    doc_id = server.demo_manifest()["cells"][0]["documents"]["roster"].removeprefix("automerge:")
-    sock = _raw_websocket(server, server.ws_as("member", CELL))
+    sock, doc_id = _raw_reader_of_roster(server, "slow-peer")
     per_window: list[int] = []
 
     async def scenario() -> None:
-        sock.sendall(_client_frame(join_frame("slow-peer")))
-        empty = Document().generate_sync_message(SyncState())
-        assert empty is not None
-        sock.sendall(_client_frame(sync_frame("slow-peer", doc_id, empty.encode(), "request")))
         async with SyncConnection(server.ws_as("cell_deputy", CELL)) as talker:
             await talker.open(doc_id)
             assert await talker.wait_until(lambda: bool(talker.document(doc_id).get_heads()), 10)

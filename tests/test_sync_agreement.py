@@ -37,15 +37,22 @@ async def _next(ws: websockets.ClientConnection, timeout: float) -> dict | None:
         return None
 
 
+async def _request(
+    ws: websockets.ClientConnection, peer_id: str, doc_id: str, doc: Document, state: SyncState
+) -> None:
+    """Join as ``peer_id`` and ask for ``doc_id`` from an empty replica."""
+    await ws.send(join_frame(peer_id))
+    assert (await _next(ws, 10) or {}).get("type") == "peer"
+    first = doc.generate_sync_message(state)
+    assert first is not None
+    await ws.send(sync_frame(peer_id, doc_id, first.encode(), "request"))
+
+
 async def test_the_server_confirms_once_the_peer_has_caught_up(server: ServerProcess) -> None:
     doc_id = server.demo_manifest()["cells"][0]["documents"]["roster"].removeprefix("automerge:")
     doc, state = Document(), SyncState()
     async with websockets.connect(server.ws_as("member", CELL), open_timeout=10) as ws:
-        await ws.send(join_frame("raw-peer"))
-        assert (await _next(ws, 10) or {}).get("type") == "peer"
-        first = doc.generate_sync_message(state)
-        assert first is not None
-        await ws.send(sync_frame("raw-peer", doc_id, first.encode(), "request"))
+        await _request(ws, "raw-peer", doc_id, doc, state)
         changes = await _next(ws, 10)
         assert changes is not None and changes["type"] == "sync"
         doc.receive_sync_message(state, Message.decode(changes["data"]))
@@ -76,11 +83,7 @@ async def test_no_confirmation_ping_pong_between_two_confirming_peers(
     doc_id = server.demo_manifest()["cells"][0]["documents"]["meetings"].removeprefix("automerge:")
     doc, state = Document(), SyncState()
     async with websockets.connect(server.ws_as("member", CELL), open_timeout=10) as ws:
-        await ws.send(join_frame("echo-peer"))
-        assert (await _next(ws, 10) or {}).get("type") == "peer"
-        first = doc.generate_sync_message(state)
-        assert first is not None
-        await ws.send(sync_frame("echo-peer", doc_id, first.encode(), "request"))
+        await _request(ws, "echo-peer", doc_id, doc, state)
         seen_heads: list[bytes] | None = None
         received = 0
         while (msg := await _next(ws, 1.5)) is not None:

@@ -116,6 +116,14 @@ class ServerProcess:
             token = self.token("province_admin")
         return http_json(self.http + path, token=token, timeout=5)
 
+    def rss_kib(self) -> int:
+        """The server process's resident memory now (Linux /proc)."""
+        assert self.proc is not None
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise AssertionError("no VmRSS")
+
     def kill(self) -> None:
         """SIGKILL: no shutdown hooks, no flush; what is on disk is all there is."""
         if self.proc and self.proc.poll() is None:

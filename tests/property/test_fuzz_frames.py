@@ -168,13 +168,6 @@ def test_fuzzed_frames_end_only_their_own_connection(in_process: InProcess) -> N
 # ---- the real server -------------------------------------------------------------------------
 
 
-def _rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise AssertionError("no VmRSS")
-
-
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     server = ServerProcess(tmp_path_factory.mktemp("fuzz")).start()
@@ -196,7 +189,7 @@ def test_fuzzed_frames_against_the_real_server_hurt_no_one_else(
     syncer = Syncer(book, live.http)
     assert asyncio.run(syncer.sync_once(20))
     assert live.proc is not None
-    rss_before = _rss_kib(live.proc.pid)
+    rss_before = live.rss_kib()
     target = 12_000 if SOAK else 400
     seen = {"frames": 0, "errors": 0, "closes": 0, "connections": 0}
     started = time.monotonic()
@@ -239,7 +232,7 @@ def test_fuzzed_frames_against_the_real_server_hurt_no_one_else(
     assert live.proc.poll() is None, "the server died"
     assert seen["frames"] >= target
     assert seen["errors"] > 0 and seen["closes"] > 0
-    rss_after = _rss_kib(live.proc.pid)
+    rss_after = live.rss_kib()
     print(f"fuzz: {seen} rss {rss_before} -> {rss_after} KiB in {time.monotonic() - started:.0f} s")
     assert rss_after - rss_before < 80 * 1024, (rss_before, rss_after)  # flat, not a leak per frame
     book.close()
