@@ -1,13 +1,13 @@
-"""The SQLite file: one aiosqlite connection, WAL journal, synchronous=FULL, the schema.
+"""The SQLite file: WAL journal, synchronous=FULL, the schema; an aiosqlite connection for reads
+and one group-committing writer connection for every write.
 
 FULL (not NORMAL) because the contract is "committed before any reply advertises it", and that
-must hold across a power cut, not only a killed process. One connection serialises all writes,
-which is what SQLite wants anyway.
+must hold across a power cut, not only a killed process. One writer serialises all writes, which
+is what SQLite wants anyway, and batches those that arrive together into one commit.
 """
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +15,7 @@ from pathlib import Path
 import aiosqlite
 
 from syncd.core.audit import AuditEntry
+from syncd.storage.sqlite.group_commit import GroupCommitWriter
 
 SCHEMA_VERSION = 4
 
@@ -135,10 +136,10 @@ def audit_insert(entry: AuditEntry) -> tuple[str, tuple]:
 class Database:
     """The one aiosqlite connection of a server process, with the schema applied."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
-        self.conn = conn
+    def __init__(self, conn: aiosqlite.Connection, path: Path, writer: GroupCommitWriter) -> None:
+        self.conn = conn  # reads
         self.path = path
-        self._write_lock = asyncio.Lock()
+        self.writer = writer  # every write (see syncd.storage.sqlite.group_commit)
 
     @classmethod
     async def open(cls, path: Path) -> Database:
@@ -150,11 +151,12 @@ class Database:
         await conn.execute("PRAGMA busy_timeout=5000")
         await conn.executescript(_SCHEMA)
         await conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        db = cls(conn, path)
+        db = cls(conn, path, await GroupCommitWriter(path).open())
         await db._ensure_storage_id()
         return db
 
     async def close(self) -> None:
+        await self.writer.close()
         await self.conn.close()
 
     async def _ensure_storage_id(self) -> None:
@@ -172,24 +174,9 @@ class Database:
         return str(row[0])
 
     async def transaction(self, statements: list[tuple[str, tuple]]) -> list[int | None]:
-        """Run statements in one IMMEDIATE transaction; rolled back whole on any error.
-
-        Every write of the process goes through here, under one lock: the connection is
-        shared, and a statement issued by another coroutine between our BEGIN and COMMIT would
-        silently join (and share the fate of) our transaction. Returns each statement's rowid.
-        """
-        async with self._write_lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
-            rowids: list[int | None] = []
-            try:
-                for sql, params in statements:
-                    cursor = await self.conn.execute(sql, params)
-                    rowids.append(cursor.lastrowid)
-            except BaseException:
-                await self.conn.execute("ROLLBACK")
-                raise
-            await self.conn.execute("COMMIT")
-            return rowids
+        """Run statements as one all-or-nothing unit, durable when this returns; each
+        statement's rowid. Units requested together share a commit (group commit)."""
+        return await self.writer.write(statements)
 
     async def write(self, sql: str, params: tuple = ()) -> int | None:
         """One statement in its own transaction (see ``transaction``)."""
