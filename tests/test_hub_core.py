@@ -42,7 +42,7 @@ def _tree() -> OrgTree:
     for n, (person, role, unit) in enumerate(
         (("sec", "cell_secretary", CELL), ("mem", "member", CELL), ("other", "member", "c2")), 1
     ):
-        tree.grants[n] = Grant(n, person, role, unit)
+        tree.add_grant(Grant(n, person, role, unit))
     return tree
 
 

@@ -8,7 +8,9 @@ in the district and a cell secretary registers the cell's members, never the oth
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from schema.access import RANK, ROLE_LEVEL
 
@@ -48,7 +50,27 @@ class Grant:
 class OrgTree:
     parent: dict[str, str | None] = field(default_factory=dict)
     level: dict[str, str] = field(default_factory=dict)
-    grants: dict[int, Grant] = field(default_factory=dict)
+    _grants: dict[int, Grant] = field(default_factory=dict)
+    # The same grants by person: every sync message asks for one person's roles, and a
+    # province holds one grant per member (~100,000), too many to scan per message.
+    _by_person: dict[str, dict[int, Grant]] = field(default_factory=dict, repr=False)
+
+    @property
+    def grants(self) -> Mapping[int, Grant]:
+        """Active grants by id, read-only: change them through ``add_grant``/``remove_grant``,
+        which keep the by-person index true."""
+        return MappingProxyType(self._grants)
+
+    def add_grant(self, grant: Grant) -> None:
+        self._grants[grant.grant_id] = grant
+        self._by_person.setdefault(grant.person_id, {})[grant.grant_id] = grant
+
+    def remove_grant(self, grant_id: int) -> None:
+        grant = self._grants.pop(grant_id)
+        held = self._by_person.get(grant.person_id, {})
+        held.pop(grant_id, None)
+        if not held:
+            self._by_person.pop(grant.person_id, None)
 
     def add_unit(self, unit_id: str, parent_id: str | None, level: str) -> None:
         self.parent[unit_id] = parent_id
@@ -68,14 +90,11 @@ class OrgTree:
     def roles_on(self, person_id: str, unit_id: str) -> frozenset[str]:
         """Roles of ``person_id`` that cover ``unit_id`` (granted on it or above it)."""
         chain = set(self.ancestors_or_self(unit_id))
-        return frozenset(
-            g.role for g in self.grants.values() if g.person_id == person_id and g.unit_id in chain
-        )
+        held = self._by_person.get(person_id, {})
+        return frozenset(g.role for g in held.values() if g.unit_id in chain)
 
     def grants_of(self, person_id: str) -> list[Grant]:
-        return sorted(
-            (g for g in self.grants.values() if g.person_id == person_id), key=lambda g: g.grant_id
-        )
+        return sorted(self._by_person.get(person_id, {}).values(), key=lambda g: g.grant_id)
 
     def scopes_of(self, person_id: str) -> list[str]:
         """Units where the person holds any role (each covers its subtree)."""

@@ -37,7 +37,7 @@ class Directory:
         for unit in await store.units():
             tree.add_unit(unit.unit_id, unit.parent_id, unit.level)
         for grant in await store.active_grants():
-            tree.grants[grant.grant_id] = grant
+            tree.add_grant(grant)
         devices = {d.device_id: d for d in await store.devices()}
         return cls(store, audit_log, tree, devices)
 
@@ -59,7 +59,7 @@ class Directory:
 
     async def grant(self, person_id: str, role: str, unit_id: str, granted_by: str | None) -> Grant:
         grant = await self.store.add_grant(person_id, role, unit_id, granted_by)
-        self.tree.grants[grant.grant_id] = grant
+        self.tree.add_grant(grant)
         return grant
 
     async def revoke_grant(self, grant_id: int, revoked_by: str | None) -> Grant | None:
@@ -67,7 +67,7 @@ class Directory:
         if grant is None:
             return None
         await self.store.revoke_grant(grant_id, revoked_by)
-        del self.tree.grants[grant_id]
+        self.tree.remove_grant(grant_id)
         self._revoked(grant.person_id, None)
         return grant
 
