@@ -88,3 +88,33 @@ def test_the_members_own_phone_is_still_allowed_next_to_a_concurrent_write() -> 
             member.receive_sync_message(state, Message.decode(back))
     assert plain(live.doc)["members"]["m3"]["phone"] == "M"
     assert plain(live.doc)["members"]["m4"]["phone"] == "S"
+
+
+def test_an_up_to_date_author_is_judged_on_the_documents_themselves() -> None:
+    """The shortcut for a device that had seen everything: the views are exactly what the
+    rebuilt ones would be (the canonical doc before, the trial after), and nothing is copied."""
+    from syncd.core.author_view import author_view
+
+    canonical = _roster()
+    device = canonical.fork()
+    with device.transaction() as tx:
+        _phone(device, tx, "m3", "0911111111")
+    trial = canonical.fork()
+    trial.merge(device)
+
+    before, after = author_view(trial, canonical)
+
+    assert before is canonical and after is trial
+    assert plain(before) == plain(trial.fork_at(canonical.get_heads()))
+    assert plain(after)["members"]["m3"]["phone"] == "0911111111"
+    # The canonical doc moves on; the device's edit was made before it saw that move: its
+    # views are rebuilt on its own branch, which does not show the newer canonical change.
+    moved = canonical.fork()
+    with moved.transaction() as tx:
+        _phone(moved, tx, "m4", "0922222222")
+    trial = moved.fork()
+    trial.merge(device)
+    before, after = author_view(trial, moved)
+    assert before is not moved and after is not trial
+    assert plain(after)["members"]["m3"]["phone"] == "0911111111"
+    assert plain(after)["members"]["m4"]["phone"] == "0900000000"

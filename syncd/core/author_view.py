@@ -10,18 +10,25 @@ from __future__ import annotations
 from automerge.core import Document
 
 
-def author_view(trial: Document, canonical_heads: list[bytes]) -> tuple[Document, Document]:
-    """The document as the author of the new changes saw it, and the same after their changes.
+def author_view(trial: Document, canonical: Document) -> tuple[Document, Document]:
+    """The document as the author of ``trial``'s new changes saw it, and the same after them.
 
-    Judging the merged result instead would miss a write that loses last-writer-wins against a
-    concurrent one (it does not show in the merged value, yet it is stored and can surface once
-    the winner is deleted). On the author's own branch every write they made is visible.
+    When the author had seen exactly the canonical document (a device that is up to date, the
+    usual case) those two are ``canonical`` and ``trial`` themselves: nothing is rebuilt, and
+    the cost does not grow with the history. Otherwise both are rebuilt at their heads. The
+    caller must only read the two documents it gets.
     """
-    new = trial.get_changes(canonical_heads)
+    heads = canonical.get_heads()
+    new = trial.get_changes(heads)
     hashes = {c.hash for c in new}
     depended = {d for c in new for d in c.deps}
     base = sorted(d for d in depended if d not in hashes)
     tips = sorted(h for h in hashes if h not in depended)
+    # Changes may also name an ancestor of another dependency (automerge lists the author's
+    # own previous change), so "saw exactly the canonical document" is: its base covers every
+    # canonical head (the rest of the base is their history) and nothing else moved.
+    if set(heads) <= set(base) and tips == sorted(trial.get_heads()):
+        return canonical, trial
     try:
         return (trial.fork_at(base) if base else Document()), trial.fork_at(tips)
     except BaseException as exc:  # automerge 0.7.2's fork_at can panic (MissingOps)

@@ -1,10 +1,9 @@
 """One canonical Automerge document in memory and its per-peer sync states. Pure: no I/O.
 
 Incoming sync data is validated before the canonical copy is touched (docs/design.md, "Validate
-before apply"): fork the
-canonical doc, apply the message to the fork with a throwaway SyncState, let the policy compare the
-fork with the canonical doc, and only then apply the same bytes with the peer's real SyncState. The
-caller keeps these steps free of awaits, so nothing else can change the document in between.
+before apply"): fork the canonical doc, apply the message to the fork, let the policy judge what
+it changed, and only if it is allowed let the fork become the canonical doc. The caller keeps
+these steps free of awaits, so nothing else can change the document in between.
 
 Changes whose dependencies have not arrived (a Bloom-filter false positive in the sync protocol, or
 a link cut mid-sync) never enter the canonical doc. Automerge would queue them there, and while the
@@ -87,22 +86,26 @@ class LiveDocument:
         state = self.sync_states.setdefault(peer, SyncState())
         before = self.doc.get_heads()
         trial = self._session_doc(peer)
+        # The trial takes the peer's real sync state: if the trial is refused the peer is
+        # blocked (corrupt data ends its session), so what the state learnt never matters again.
         try:
-            trial.receive_sync_message(SyncState(), Message.decode(data))
+            trial.receive_sync_message(state, Message.decode(data))
         except Exception as exc:  # the Rust core raises bare Exception for every decode failure
             raise CorruptSyncData(str(exc)[:200]) from None
         if trial.get_heads() != before:
-            decision = check(*author_view(trial, before))
+            decision = check(*author_view(trial, self.doc))
             if not decision.allowed:
                 self.blocked.add(peer)
                 raise ChangeRejected(decision)
-        session = self._session_doc(peer)
-        session.receive_sync_message(state, Message.decode(data))
-        self.doc.merge(session)  # brings what is complete; waiting changes stay in the session
-        if waits_for_dependencies(session):
-            self.waiting[peer] = session
+        if waits_for_dependencies(trial):
+            self.doc.merge(trial)  # brings what is complete; waiting changes stay in the session
+            self.waiting[peer] = trial
         else:
+            # Accepted and complete: the trial is the new canonical document (one fork per
+            # message, not two), still speaking with the server's actor id.
             self.waiting.pop(peer, None)
+            trial.set_actor(self.doc.get_actor())
+            self.doc = trial
         heads = self.doc.get_heads()
         new = [c.bytes for c in self.doc.get_changes(before)] if heads != before else []
         header = read_header(data)

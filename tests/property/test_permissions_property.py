@@ -1001,7 +1001,7 @@ def test_author_view_where_fork_at_panics() -> None:
     trial.merge(newcomer)
 
     try:
-        before, after = author_view(trial, canonical.get_heads())
+        before, after = author_view(trial, canonical)
     except BaseException as exc:  # a Rust panic is a BaseException
         if type(exc).__name__ != "PanicException":
             raise
