@@ -20,6 +20,7 @@ from schema.automerge_io import plain
 from schema.validation import check_values
 from syncd.core.auth import Device, is_held
 from syncd.core.org import OrgTree
+from syncd.core.plain_views import PlainViews
 from syncd.core.policy import DocumentInfo, Principal
 
 OWNER_ONLY = Verdict(
@@ -42,6 +43,10 @@ class HierarchyPolicy:
     def __init__(self, tree: OrgTree, devices: Mapping[str, Device] | None = None) -> None:
         self.tree = tree
         self.devices: Mapping[str, Device] = devices if devices is not None else {}
+        # The values of each busy document's last accepted states: the next message's "before".
+        # A view costs about 40 times the document's save() (170 KiB for a tasks document of
+        # 300 progress notes): 512 documents, 2 states each, bound it.
+        self.views = PlainViews(documents=512, per_document=2)
 
     def roles(self, principal: Principal, info: DocumentInfo) -> frozenset[str]:
         if not principal.person_id or info.unit_id is None:
@@ -66,8 +71,10 @@ class HierarchyPolicy:
         if is_held(self.devices, principal.device_id):
             return DEVICE_HELD
         actor = Actor(principal.person_id or None, self.roles(principal, info))
-        old, new = plain(before), plain(after)
+        old, new = self.views.of(info.document_id, before), plain(after)
         verdict = check_write(info.kind, actor, old, new)
-        if not verdict.allowed:
-            return verdict
-        return check_values(info.kind, old, new)
+        if verdict.allowed:
+            verdict = check_values(info.kind, old, new)
+        if verdict.allowed:
+            self.views.keep(info.document_id, after, new)
+        return verdict
