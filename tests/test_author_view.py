@@ -118,3 +118,45 @@ def test_an_up_to_date_author_is_judged_on_the_documents_themselves() -> None:
     assert before is not moved and after is not trial
     assert plain(after)["members"]["m3"]["phone"] == "0911111111"
     assert plain(after)["members"]["m4"]["phone"] == "0900000000"
+
+
+def test_a_concurrent_edit_is_judged_on_the_kept_state_its_author_saw() -> None:
+    """Two devices edit the same state; the server takes B's first. A's edit is judged on the
+    state A saw (kept, not rebuilt) and on that state plus A's change alone."""
+    live = LiveDocument.load("d", _roster().save())
+    seen: list[tuple[dict, dict]] = []
+
+    def check(before: Document, after: Document) -> Verdict:
+        seen.append((plain(before), plain(after)))
+        return Verdict(True, "")
+
+    devices = {}
+    for key, phone in ((1, "0911111111"), (2, "0922222222")):
+        device, state = Document.load(live.doc.save()), SyncState()
+        live.attach(key)
+        # a first round trip, so each device's next message carries its change
+        live.receive(key, device.generate_sync_message(state).encode(), check)
+        reply = live.generate(key, answering=True)
+        if reply is not None:
+            device.receive_sync_message(state, Message.decode(reply))
+        devices[key] = (device, state, phone)
+    kept_states_used: list[bool] = []
+    lookup = live.recent.seen_with
+    live.recent.seen_with = lambda base: (
+        found := lookup(base),
+        kept_states_used.append(found is not None),
+    )[0]  # type: ignore[method-assign]
+
+    for key in (2, 1):  # B's edit is stored first; A's was made without it
+        device, state, phone = devices[key]
+        member = "m4" if key == 2 else "m3"
+        with device.transaction() as tx:
+            _phone(device, tx, member, phone)
+        live.receive(key, device.generate_sync_message(state).encode(), check)
+    assert kept_states_used == [True], "A's edit was not judged on the kept state it saw"
+    before, after = seen[-1]
+    # A's view: B's newer phone for m4 is not in it, A's own change is
+    assert before["members"]["m4"]["phone"] == "0900000000"
+    assert after["members"]["m4"]["phone"] == "0900000000"
+    assert after["members"]["m3"]["phone"] == "0911111111"
+    assert plain(live.doc)["members"]["m4"]["phone"] == "0922222222"

@@ -7,16 +7,25 @@ winner is deleted. On the author's own branch every write they made is visible.
 
 from __future__ import annotations
 
-from automerge.core import Document
+from collections.abc import Callable
+
+from automerge.core import Document, Message, SyncState
 
 
-def author_view(trial: Document, canonical: Document) -> tuple[Document, Document]:
+def author_view(
+    trial: Document,
+    canonical: Document,
+    seen_with: Callable[[list[bytes]], Document | None] | None = None,
+    message: bytes | None = None,
+) -> tuple[Document, Document]:
     """The document as the author of ``trial``'s new changes saw it, and the same after them.
 
     When the author had seen exactly the canonical document (a device that is up to date, the
     usual case) those two are ``canonical`` and ``trial`` themselves: nothing is rebuilt, and
-    the cost does not grow with the history. Otherwise both are rebuilt at their heads. The
-    caller must only read the two documents it gets.
+    the cost does not grow with the history. When the author saw an earlier canonical state
+    that ``seen_with`` still keeps (syncd.core.recent_states), that state and a fork of it with
+    ``message`` applied. Otherwise both are rebuilt at their heads. The caller must only read
+    the two documents it gets.
     """
     heads = canonical.get_heads()
     new = trial.get_changes(heads)
@@ -29,6 +38,12 @@ def author_view(trial: Document, canonical: Document) -> tuple[Document, Documen
     # canonical head (the rest of the base is their history) and nothing else moved.
     if set(heads) <= set(base) and tips == sorted(trial.get_heads()):
         return canonical, trial
+    seen = seen_with(base) if seen_with is not None and message is not None and base else None
+    if seen is not None:
+        after = seen.fork()
+        after.receive_sync_message(SyncState(), Message.decode(message))
+        if sorted(after.get_heads()) == tips:  # the message held all the author's new changes
+            return seen, after
     try:
         return (trial.fork_at(base) if base else Document()), trial.fork_at(tips)
     except BaseException as exc:  # automerge 0.7.2's fork_at can panic (MissingOps)

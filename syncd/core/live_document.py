@@ -25,6 +25,7 @@ from automerge.core import Document, Message, SyncState
 from schema.access import Verdict
 from syncd.core.author_view import author_view
 from syncd.core.errors import ChangeRejected, PeerBlocked
+from syncd.core.recent_states import RecentStates
 from syncd.protocol.errors import CorruptSyncData
 from syncd.protocol.sync_header import agreement, read_header
 
@@ -51,6 +52,8 @@ class LiveDocument:
     # while our core had nothing to say: they are owed one ``agreement`` (``generate``).
     their_heads: dict[PeerKey, list[bytes]] = field(default_factory=dict)
     owed: set[PeerKey] = field(default_factory=set)
+    # Earlier canonical states, for judging an edit made before our latest change reached it.
+    recent: RecentStates = field(default_factory=RecentStates)
 
     @classmethod
     def load(cls, document_id: str, stored: bytes) -> LiveDocument:
@@ -85,6 +88,8 @@ class LiveDocument:
             raise PeerBlocked()
         state = self.sync_states.setdefault(peer, SyncState())
         before = self.doc.get_heads()
+        if self.recent.empty:  # the state this message's author may have seen
+            self.recent.advance(self.doc, [])
         trial = self._session_doc(peer)
         # The trial takes the peer's real sync state: if the trial is refused the peer is
         # blocked (corrupt data ends its session), so what the state learnt never matters again.
@@ -93,21 +98,26 @@ class LiveDocument:
         except Exception as exc:  # the Rust core raises bare Exception for every decode failure
             raise CorruptSyncData(str(exc)[:200]) from None
         if trial.get_heads() != before:
-            decision = check(*author_view(trial, self.doc))
+            decision = check(*author_view(trial, self.doc, self.recent.seen_with, data))
             if not decision.allowed:
                 self.blocked.add(peer)
                 raise ChangeRejected(decision)
         if waits_for_dependencies(trial):
             self.doc.merge(trial)  # brings what is complete; waiting changes stay in the session
+            self.recent.forget()
             self.waiting[peer] = trial
+            changes = self.doc.get_changes(before) if self.doc.get_heads() != before else []
         else:
             # Accepted and complete: the trial is the new canonical document (one fork per
             # message, not two), still speaking with the server's actor id.
             self.waiting.pop(peer, None)
             trial.set_actor(self.doc.get_actor())
+            changes = trial.get_changes(before) if trial.get_heads() != before else []
+            if changes:
+                self.recent.advance(trial, [c.hash for c in changes])
             self.doc = trial
         heads = self.doc.get_heads()
-        new = [c.bytes for c in self.doc.get_changes(before)] if heads != before else []
+        new = [c.bytes for c in changes]
         header = read_header(data)
         if header is not None:
             told = sorted(header.heads)
@@ -156,6 +166,7 @@ class LiveDocument:
         """A server-side edit (migrations, demo data, tests). Returns the new change bytes."""
         before = self.doc.get_heads()
         edit(self.doc)
+        self.recent.forget()  # changed in place
         return [c.bytes for c in self.doc.get_changes(before)]
 
 
