@@ -252,12 +252,15 @@ async def closed_loop(
     return result
 
 
-async def storm(devices: list[Device], window: float, limit: float) -> dict[str, Any]:
+async def storm(
+    devices: list[Device], window: float, limit: float, server: Server, profile: Path | None
+) -> dict[str, Any]:
     for d in devices:
         d.edit()  # made offline: one pending edit each
     cells = {d.cell.name: d.cell for d in devices}
     converged_at: dict[str, float] = {}
     connected_at: dict[str, float] = {}
+    spy = start_profile(server, 3 * window, profile)
     start = time.perf_counter()
 
     offline = {d.cell.name: [o.unacked[0][0] for o in d.cell.devices] for d in devices}
@@ -304,6 +307,8 @@ async def storm(devices: list[Device], window: float, limit: float) -> dict[str,
         "last_connect_to_converged_p50_ms": ms(quantile(after_last, 0.5)),
         "last_connect_to_converged_p99_ms": ms(quantile(after_last, 0.99)),
     }
+    if spy is not None:
+        await asyncio.to_thread(spy.wait, 60)
     await close_all(devices)
     return result
 
@@ -403,7 +408,11 @@ def run_one(
                 profile = args.profile / f"closed-{count}-cells-{kind}.txt"
             return asyncio.run(closed_loop(devices(), args.duration, server, profile))
         if name == "storm":
-            return asyncio.run(storm(devices(), 5.0, 60.0))
+            profile = None
+            if args.profile is not None:
+                args.profile.mkdir(parents=True, exist_ok=True)
+                profile = args.profile / f"storm-{count * 2}-devices-{kind}.txt"
+            return asyncio.run(storm(devices(), 5.0, 60.0, server, profile))
         return asyncio.run(idle(devices(), server))
     finally:
         server.stop()
