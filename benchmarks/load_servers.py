@@ -9,6 +9,7 @@ Each gets its own copy of a seeded data dir, so every workload starts from the s
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -104,6 +105,13 @@ class Server:
                 self.proc.kill()
                 self.proc.wait()
         self.proc = None
+
+    def writes(self) -> dict[str, int]:
+        """Our server's group-commit counters (``/api/health``); empty for the reference."""
+        if self.kind == "reference":
+            return {}
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/health", timeout=5) as r:
+            return dict(json.load(r).get("writes") or {})
 
     def rss_kib(self) -> int:
         assert self.proc is not None

@@ -81,3 +81,16 @@ async def test_writes_after_close_are_refused(tmp_path: Path) -> None:
     await db.close()
     with pytest.raises(RuntimeError, match="closed"):
         await db.transaction([(INSERT, ("k1", "x"))])
+
+
+def test_the_health_page_says_how_writes_were_grouped(tmp_path: Path) -> None:
+    from tests.harness.server_process import ServerProcess
+
+    server = ServerProcess(tmp_path / "data").start()
+    try:
+        writes = server.get_json("/api/health")["writes"]
+    finally:
+        server.stop()
+    # The demo seeding wrote units, grants, documents and devices, one request each.
+    assert writes["requests"] >= writes["batches"] > 0
+    assert writes["largest"] >= 1

@@ -126,3 +126,6 @@ class Storage:
     audit: AuditLog
     storage_id: str
     close: Callable[[], Awaitable[None]]
+    # How the adapter's writes went so far ({"batches", "requests", "largest"}), for
+    # /api/health: an adapter that groups commits says how well; others say nothing ({}).
+    write_stats: Callable[[], dict[str, int]] = lambda: {}

@@ -29,6 +29,8 @@ async def health(request: Request) -> JSONResponse:
         "peer_id": hub.peer_id,
         "loaded_documents": hub.loaded_documents,
         "connections": request.app.state.connections_per_client.total(),
+        # Group commit at work: writes requested ("requests") and commits made ("batches").
+        "writes": request.app.state.storage.write_stats(),
     }
     storage = hub.storage_health
     if not storage.ok:

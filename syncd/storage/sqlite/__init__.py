@@ -21,6 +21,7 @@ async def open_sqlite(path: Path) -> Storage:
         audit=SqliteAuditLog(db),
         storage_id=await db.storage_id(),
         close=db.close,
+        write_stats=db.writer.stats.as_dict,
     )
 
 

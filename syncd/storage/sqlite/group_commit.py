@@ -43,6 +43,9 @@ class BatchStats:
     requests: int = 0
     largest: int = 0
 
+    def as_dict(self) -> dict[str, int]:
+        return {"batches": self.batches, "requests": self.requests, "largest": self.largest}
+
     def record(self, size: int) -> None:
         self.batches += 1
         self.requests += size
