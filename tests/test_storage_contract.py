@@ -280,3 +280,26 @@ async def test_storage_id_is_stable_for_durable_adapters(adapter: Adapter) -> No
     again = await adapter.reopen()
     if adapter.durable:
         assert again.storage_id == first
+
+
+# ---- report index rows ---------------------------------------------------------------------------
+
+
+async def test_report_rows_are_replaced_per_document_and_kept(adapter: Adapter) -> None:
+    docs = adapter.storage.documents
+    first, second = new_document_id(), new_document_id()
+    for doc_id, kind in ((first, "roster"), (second, "tasks")):
+        await docs.create(DocumentInfo(doc_id, kind, "c1"), [b"x"])
+    reports = adapter.storage.reports
+    await reports.put_facts(
+        [(first, "c1", "roster", 1, '{"n": 1}'), (second, "c1", "tasks", 1, "{}")]
+    )
+    await reports.put_facts([(first, "c1", "roster", 2, '{"n": 2}')])  # the newer figures win
+    await reports.put_facts([])
+    for reopen in (False, True):
+        store = (await adapter.reopen()).reports if reopen else reports
+        if reopen and not adapter.durable:
+            break
+        assert sorted(await store.all_facts()) == sorted(
+            [(first, "c1", "roster", 2, '{"n": 2}'), (second, "c1", "tasks", 1, "{}")]
+        )

@@ -14,10 +14,10 @@ from typing import Any
 
 from automerge.core import ROOT, Document
 
+from conflict_rules import task_status
 from schema import meetings as mt
 from schema import roster as rs
-from schema import tasks as tk
-from schema.automerge_io import get_obj, plain
+from schema.automerge_io import get_obj, plain, scalar
 
 FACTS_VERSION = 1  # bump when the reduction changes: the index is then rebuilt
 
@@ -87,11 +87,25 @@ def meetings_facts(doc: Document) -> dict[str, Any]:
 
 def tasks_facts(doc: Document) -> dict[str, Any]:
     """Per task only what the task report needs; overdue depends on the day the report is
-    asked for, so it is decided at query time from the due date."""
-    rows = [
-        {"assignee": t.assignee, "status": t.status, "due_date": t.due_date}
-        for t in tk.tasks(doc).values()
-    ]
+    asked for, so it is decided at query time from the due date. Reads four fields of each
+    task, never its progress notes (a busy task's notes outweigh all the rest)."""
+    rows = []
+    parent = get_obj(doc, ROOT, "tasks")
+    for task_id in doc.keys(parent) if parent is not None else []:
+        obj = get_obj(doc, parent, task_id)
+        if obj is None:
+            continue
+        raw: dict[str, Any] = {k: scalar(doc, obj, k) for k in ("assignee", "status", "due_date")}
+        log = get_obj(doc, obj, task_status.STATUS_LOG)
+        if log is not None:
+            raw[task_status.STATUS_LOG] = plain(doc, log)
+        rows.append(
+            {
+                "assignee": raw["assignee"] or "",
+                "status": task_status.effective_status(raw),
+                "due_date": raw["due_date"],
+            }
+        )
     rows.sort(key=lambda r: (r["assignee"], r["status"], r["due_date"] or ""))
     return {"tasks": rows}
 

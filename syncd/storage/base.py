@@ -117,6 +117,17 @@ class AuditLog(Protocol):
         """Newest first, for the documents of ``units``."""
 
 
+class ReportFactsStore(Protocol):
+    """The report index's persisted rows (syncd.reports): one per cell document, the figures
+    the reports sum, tagged with the reduction's version so a new version rebuilds them."""
+
+    async def all_facts(self) -> list[tuple[str, str, str, int, str]]:
+        """(document_id, unit_id, kind, version, facts as JSON) of every row."""
+
+    async def put_facts(self, rows: list[tuple[str, str, str, int, str]]) -> None:
+        """Insert or replace rows, all in one write."""
+
+
 @dataclass
 class Storage:
     """What an adapter opens: its stores, the storage id peers see, and how to close it."""
@@ -124,6 +135,7 @@ class Storage:
     documents: DocumentStore
     directory: DirectoryStore
     audit: AuditLog
+    reports: ReportFactsStore
     storage_id: str
     close: Callable[[], Awaitable[None]]
     # How the adapter's writes went so far ({"batches", "requests", "largest"}), for

@@ -221,6 +221,18 @@ class MemoryDirectoryStore:
         return self._references.get(person_id)
 
 
+class MemoryReportFactsStore:
+    def __init__(self) -> None:
+        self._rows: dict[str, tuple[str, str, str, int, str]] = {}
+
+    async def all_facts(self) -> list[tuple[str, str, str, int, str]]:
+        return list(self._rows.values())
+
+    async def put_facts(self, rows: list[tuple[str, str, str, int, str]]) -> None:
+        for row in rows:
+            self._rows[row[0]] = row
+
+
 def open_memory() -> Storage:
     audit = MemoryAuditLog()
 
@@ -231,6 +243,7 @@ def open_memory() -> Storage:
         documents=MemoryDocumentStore(audit),
         directory=MemoryDirectoryStore(),
         audit=audit,
+        reports=MemoryReportFactsStore(),
         storage_id=secrets.token_hex(16),
         close=close,
     )

@@ -19,6 +19,7 @@ from syncd.enrolment.pool import FacePool
 from syncd.enrolment.sealing import SecretBox
 from syncd.enrolment.service import Enrolment
 from syncd.importer.service import Importer
+from syncd.reports.service import Reports
 from syncd.services.assembly import assemble
 from syncd.services.attachments import Attachments
 from syncd.services.demo import seed_demo
@@ -27,7 +28,7 @@ from syncd.storage.sqlite import DB_FILE, open_sqlite
 from syncd.storage.sqlite.lock import DataDirLock
 from syncd.web import admin_routes as admin_api
 from syncd.web import auth_routes as auth_api
-from syncd.web import blob_routes, enrol_routes, import_routes, log_redaction
+from syncd.web import blob_routes, enrol_routes, import_routes, log_redaction, report_routes
 from syncd.web import read_routes as http_api
 from syncd.web.import_routes import ImportJobs
 from syncd.web.review_routes import conflicts as review_conflicts
@@ -70,6 +71,7 @@ ROUTES = [
         methods=["POST"],
     ),
     Route("/api/audit", auth_api.authenticated(admin_api.audit_log)),
+    Route("/api/reports/{name}", auth_api.authenticated(report_routes.report)),
     Route("/api/enroll", enrol_routes.enroll, methods=["POST"]),
     Route("/api/imports", auth_api.authenticated(import_routes.start_import), methods=["POST"]),
     Route("/api/imports/{job_id}", auth_api.authenticated(import_routes.import_status)),
@@ -96,6 +98,8 @@ def create_app(
         services = await assemble(storage, limits, policy)
         directory, registry, hub = services.directory, services.registry, services.hub
         app.state.services = services
+        reports = app.state.reports = Reports(hub, storage.documents, storage.reports)
+        await reports.start()  # before the demo seeding: its documents are indexed as stored
         app.state.storage, app.state.store, app.state.hub = storage, storage.documents, hub
         app.state.directory, app.state.registry = directory, registry
         app.state.challenges = Challenges.from_limits(limits)
@@ -128,6 +132,7 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await blobs.close()
+            await reports.close()
             await hub.close()
             await storage.close()
             lock.release()

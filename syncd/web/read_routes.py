@@ -14,10 +14,21 @@ from schema.errors import invalid
 from syncd.core.auth import is_held
 from syncd.core.policy import Principal
 from syncd.protocol.document_id import is_document_id, to_url
+from syncd.reports.service import Reports
 from syncd.services.directory import Directory
 from syncd.services.hub import DocumentHub
 from syncd.services.registry import Registry
 from syncd.web.bodies import iso
+
+
+def _reports_health(reports: Reports) -> dict[str, Any]:
+    """Whether the report index is complete, and what keeping it current costs."""
+    return {
+        "ready": reports.ready,
+        "rebuilt_documents": reports.rebuilt,
+        "updates": reports.updates,
+        "mean_update_ms": round(1000 * reports.update_seconds / max(1, reports.updates), 3),
+    }
 
 
 async def health(request: Request) -> JSONResponse:
@@ -31,6 +42,7 @@ async def health(request: Request) -> JSONResponse:
         "connections": request.app.state.connections_per_client.total(),
         # Group commit at work: writes requested ("requests") and commits made ("batches").
         "writes": request.app.state.storage.write_stats(),
+        "reports": _reports_health(request.app.state.reports),
     }
     storage = hub.storage_health
     if not storage.ok:

@@ -8,6 +8,7 @@ from syncd.storage.base import Storage
 from syncd.storage.sqlite.database import Database
 from syncd.storage.sqlite.directory import SqliteAuditLog, SqliteDirectoryStore
 from syncd.storage.sqlite.documents import SqliteDocumentStore
+from syncd.storage.sqlite.report_facts import SqliteReportFactsStore
 
 DB_FILE = "sotay.sqlite3"
 
@@ -19,6 +20,7 @@ async def open_sqlite(path: Path) -> Storage:
         documents=SqliteDocumentStore(db),
         directory=SqliteDirectoryStore(db),
         audit=SqliteAuditLog(db),
+        reports=SqliteReportFactsStore(db),
         storage_id=await db.storage_id(),
         close=db.close,
         write_stats=db.writer.stats.as_dict,

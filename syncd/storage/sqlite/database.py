@@ -17,7 +17,7 @@ import aiosqlite
 from syncd.core.audit import AuditEntry
 from syncd.storage.sqlite.group_commit import GroupCommitWriter
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -101,6 +101,14 @@ CREATE TABLE IF NOT EXISTS held_devices (
     held_at   TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS face_descriptors_by_person ON face_descriptors(person_id);
+-- The report index (version 5): each cell document's figures, kept as changes are accepted.
+CREATE TABLE IF NOT EXISTS report_facts (
+    document_id TEXT PRIMARY KEY REFERENCES documents(document_id),
+    unit_id     TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    version     INTEGER NOT NULL,
+    facts       TEXT NOT NULL
+);
 -- A member's reference face: an imported portrait or their confirmed first enrolment (the
 -- photo itself is never kept).
 CREATE TABLE IF NOT EXISTS reference_faces (

@@ -1,0 +1,28 @@
+"""The report index's rows in SQLite (see syncd.storage.base.ReportFactsStore)."""
+
+from __future__ import annotations
+
+from syncd.storage.sqlite.database import Database
+
+Row = tuple[str, str, str, int, str]
+
+
+class SqliteReportFactsStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def all_facts(self) -> list[Row]:
+        async with self.db.conn.execute(
+            "SELECT document_id, unit_id, kind, version, facts FROM report_facts"
+        ) as cur:
+            return [(str(d), str(u), str(k), int(v), str(f)) async for d, u, k, v, f in cur]
+
+    async def put_facts(self, rows: list[Row]) -> None:
+        if rows:
+            sql = (
+                "INSERT INTO report_facts(document_id, unit_id, kind, version, facts) "
+                "VALUES(?, ?, ?, ?, ?) ON CONFLICT(document_id) DO UPDATE SET "
+                "unit_id=excluded.unit_id, kind=excluded.kind, version=excluded.version, "
+                "facts=excluded.facts"
+            )
+            await self.db.transaction([(sql, row) for row in rows])

@@ -1,0 +1,140 @@
+"""``GET /api/reports/{name}``: a report over one unit and its subtree, as JSON, CSV or XLSX.
+
+Scoped like the audit log: the caller must hold secretary rank or above on the unit or above
+it; any other unit answers 404 ``not_found``, exactly as a unit that does not exist. Figures come
+from the report index (``syncd.reports``), never from loading the cells' documents.
+
+Query: ``unit`` (required), ``from`` and ``to`` (months, ``YYYY-MM``; default this calendar
+year), ``today`` (``YYYY-MM-DD``, for "overdue" and "this month"; default the server's date),
+``format`` = ``json`` (default) | ``csv`` (UTF-8 with a BOM, so Excel reads Vietnamese) |
+``xlsx``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import date
+from typing import Any
+
+from openpyxl import Workbook
+from starlette.requests import Request
+from starlette.responses import Response
+
+from schema.errors import invalid
+from syncd.core.policy import Principal
+from syncd.reports import queries
+from syncd.reports.queries import Period
+from syncd.reports.service import Reports
+
+NAMES = ("party_count", "meetings", "resolutions", "residence", "tasks")
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_DAY = re.compile(r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _not_found() -> Exception:
+    return invalid("not_found", "Không tìm thấy đơn vị.", "Unit not found.")
+
+
+def _query(request: Request, key: str, pattern: re.Pattern[str], default: str) -> str:
+    value = request.query_params.get(key, default)
+    if not pattern.match(value):
+        raise invalid(
+            "bad_request", f"Tham số {key} sai định dạng.", f"Parameter {key} is malformed."
+        )
+    return value
+
+
+def compute(name: str, cells: dict[str, Any], period: Period, today: str) -> dict[str, Any]:
+    """The report's answer: ``rows`` (one per cell, or per cell and assignee, with a total
+    row where figures add up), plus what a report says beyond its rows."""
+    if name == "party_count":
+        return {"rows": queries.party_count(cells, period)}
+    if name == "meetings":
+        return queries.meetings_held(cells, period, today[:7])
+    if name == "resolutions":
+        return {"rows": queries.resolutions(cells, period)}
+    if name == "residence":
+        return {"rows": queries.residence(cells)}
+    return {"rows": queries.tasks(cells, today)}
+
+
+def flat_rows(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
+    """Nested counts (``gender``, ``by_month``) become columns ``gender.female``, …"""
+    flat = []
+    for row in rows:
+        out: dict[str, Any] = {}
+        for key, value in row.items():
+            if isinstance(value, dict):
+                for sub, v in sorted(value.items()):
+                    out[f"{key}.{sub}"] = v
+            else:
+                out[key] = value
+        flat.append(out)
+    columns: dict[str, None] = {}
+    for out in flat:
+        columns.update(dict.fromkeys(out))
+    header = list(columns)
+    return header, [[out.get(c, "") for c in header] for out in flat]
+
+
+def to_csv(header: list[str], rows: list[list[Any]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(["" if v is None else v for v in row] for row in rows)
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def to_xlsx(title: str, header: list[str], rows: list[list[Any]]) -> bytes:
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(title[:31])
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+async def report(request: Request, principal: Principal) -> dict[str, Any] | Response:
+    name = request.path_params["name"]
+    if name not in NAMES:
+        raise invalid("not_found", "Không có báo cáo này.", "No such report.")
+    unit_id = request.query_params.get("unit", "")
+    tree = request.app.state.directory.tree
+    if not unit_id or not tree.is_official_over(principal.person_id, unit_id):
+        raise _not_found()
+    today = _query(request, "today", _DAY, date.today().isoformat())
+    period = Period(
+        _query(request, "from", _MONTH, f"{today[:4]}-01"),
+        _query(request, "to", _MONTH, f"{today[:4]}-12"),
+    )
+    fmt = request.query_params.get("format", "json")
+    if fmt not in ("json", "csv", "xlsx"):
+        raise invalid(
+            "bad_format",
+            "Định dạng phải là json, csv hoặc xlsx.",
+            "Format must be json, csv or xlsx.",
+        )
+    reports: Reports = request.app.state.reports
+    cells = [u for u in tree.units_below(unit_id) if tree.level.get(u) == "cell"]
+    reports.catch_up(set(cells))
+    answer = compute(name, reports.index.cells(cells), period, today)
+    if fmt == "json":
+        return {
+            "report": name,
+            "unit_id": unit_id,
+            "period": {"from": period.first, "to": period.last},
+            "today": today,
+            "complete": reports.ready,
+            **answer,
+        }
+    header, rows = flat_rows(answer["rows"])
+    filename = f"sotay-{name}-{unit_id}-{period.first}-{period.last}.{fmt}"
+    headers = {"content-disposition": f'attachment; filename="{filename}"'}
+    if fmt == "csv":
+        return Response(to_csv(header, rows), media_type="text/csv; charset=utf-8", headers=headers)
+    return Response(to_xlsx(name, header, rows), media_type=XLSX, headers=headers)
