@@ -28,7 +28,14 @@ from syncd.storage.sqlite import DB_FILE, open_sqlite
 from syncd.storage.sqlite.lock import DataDirLock
 from syncd.web import admin_routes as admin_api
 from syncd.web import auth_routes as auth_api
-from syncd.web import blob_routes, enrol_routes, import_routes, log_redaction, report_routes
+from syncd.web import (
+    blob_routes,
+    enrol_routes,
+    import_routes,
+    log_redaction,
+    openapi,
+    report_routes,
+)
 from syncd.web import read_routes as http_api
 from syncd.web.import_routes import ImportJobs
 from syncd.web.review_routes import conflicts as review_conflicts
@@ -38,6 +45,7 @@ __all__ = ["DB_FILE", "ROUTES", "create_app"]
 
 ROUTES = [
     Route("/api/health", http_api.health),
+    Route("/api/openapi.json", openapi.openapi),
     Route("/api/auth/challenge", auth_api.challenge, methods=["POST"]),
     Route("/api/auth/token", auth_api.token, methods=["POST"]),
     Route("/api/me", auth_api.authenticated(http_api.me)),
