@@ -146,10 +146,31 @@ def test_the_index_survives_a_restart_without_reading_the_documents(tmp_path: Pa
     srv = ServerProcess(tmp_path / "data").start()
     try:
         first = _report(srv, "party_count")
-        srv.stop()
+        _statuses_in_documents(srv, tmp_path / "dev.sqlite3", CELL)  # a sync of the cell
+        srv.stop()  # a clean stop writes what was still behind
         srv.start()
         health = srv.get_json("/api/health")["reports"]
         assert health["ready"] and health["rebuilt_documents"] == 0, health
         assert _report(srv, "party_count")["rows"] == first["rows"]
+        fresh = {r["cell_id"]: r for r in _report(srv, "freshness")["rows"]}
+        assert srv.device("cell_secretary", CELL)["device_id"] in fresh[CELL]["devices"]
     finally:
         srv.stop()
+
+
+def test_freshness_shows_who_synced_and_which_cells_went_quiet(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    identity = server.device("cell_secretary", CELL)
+    quiet = "c-dv-lc-1"
+    _statuses_in_documents(server, tmp_path / "fresh.sqlite3", CELL)  # a sync of the cell
+    answer = _report(server, "freshness", stale_days="7")
+    rows = {r["cell_id"]: r for r in answer["rows"]}
+    assert set(rows) == set(DISTRICT_CELLS)
+    assert identity["device_id"] in rows[CELL]["devices"]
+    assert rows[CELL]["last_sync"] is not None and not rows[CELL]["stale"]
+    assert identity["device_id"] not in rows[CELL]["never_synced"]
+    assert rows[quiet]["last_sync"] is None and quiet in answer["stale_cells"]
+    assert server.device("cell_secretary", quiet)["device_id"] in rows[quiet]["never_synced"]
+    status, body = _get(server, f"/api/reports/freshness?unit={DISTRICT}&stale_days=x")
+    assert status == 400 and b"stale_days" in body

@@ -303,3 +303,11 @@ async def test_report_rows_are_replaced_per_document_and_kept(adapter: Adapter) 
         assert sorted(await store.all_facts()) == sorted(
             [(first, "c1", "roster", 2, '{"n": 2}'), (second, "c1", "tasks", 1, "{}")]
         )
+
+
+async def test_sync_times_only_move_forward_and_are_kept(adapter: Adapter) -> None:
+    reports = adapter.storage.reports
+    await reports.put_syncs([("dev-1", "c1", 200.0), ("dev-2", "c1", 100.0)])
+    await reports.put_syncs([("dev-1", "c1", 150.0), ("dev-2", "c1", 300.0)])  # late writes
+    store = (await adapter.reopen()).reports
+    assert sorted(await store.all_syncs()) == [("dev-1", "c1", 200.0), ("dev-2", "c1", 300.0)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from syncd.reports.facts import LEAVING_EVENTS
@@ -140,6 +141,42 @@ def tasks(cells: Mapping[str, CellFacts], today: str) -> list[dict[str, Any]]:
                 }
             )
     return [*rows, _total(rows, keep=("open", "in_progress", "overdue", "done"))]
+
+
+def freshness(
+    cells: Iterable[str],
+    synced: Mapping[str, Mapping[str, float]],
+    devices: Mapping[str, Iterable[str]],
+    now: float,
+    stale_days: float,
+) -> dict[str, Any]:
+    """Per cell: its last sync (any device), each device's last sync, the devices of its
+    people that never synced it, and whether it is stale (no sync for ``stale_days``). Times
+    are Unix seconds in, ISO 8601 (UTC) out."""
+    rows = []
+    stale = []
+    for cell_id in sorted(cells):
+        seen = synced.get(cell_id, {})
+        last = max(seen.values(), default=None)
+        is_stale = last is None or now - last > stale_days * 86400
+        rows.append(
+            {
+                "cell_id": cell_id,
+                "last_sync": _iso(last),
+                "stale": is_stale,
+                "devices": {d: _iso(t) for d, t in sorted(seen.items())},
+                "never_synced": sorted(set(devices.get(cell_id, ())) - set(seen)),
+            }
+        )
+        if is_stale:
+            stale.append(cell_id)
+    return {"rows": rows, "stale_cells": stale, "stale_days": stale_days}
+
+
+def _iso(at: float | None) -> str | None:
+    if at is None:
+        return None
+    return datetime.fromtimestamp(at, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _total(rows: Iterable[dict[str, Any]], keep: tuple[str, ...] | None = None) -> dict[str, Any]:

@@ -50,18 +50,24 @@ class Reports:
         self.updates = 0  # reductions of changed documents (each covers one or more changes)
         self.update_seconds = 0.0
         self._changed: dict[str, tuple[DocumentInfo, Document]] = {}
+        # cell -> device -> when it last synced one of the cell's documents (Unix time)
+        self.synced: dict[str, dict[str, float]] = {}
+        self._synced_dirty: dict[tuple[str, str], float] = {}
         self._dirty: dict[str, Row] = {}
         self._flusher: asyncio.Task[None] | None = None
         self._rebuilding: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         stale = self.index.load(await self.store.all_facts())
+        for device_id, unit_id, at in await self.store.all_syncs():
+            self.synced.setdefault(unit_id, {})[device_id] = at
         todo: list[tuple[str, str, str]] = []
         for kind in REDUCERS:
             for unit_id, doc_id in await self.documents.documents_of_kind(kind):
                 if doc_id in stale or not self.index.has(doc_id):
                     todo.append((doc_id, unit_id, kind))
         self.hub.on_stored.append(self._on_stored)
+        self.hub.on_synced.append(self._on_synced)
         if todo:
             self._rebuilding = asyncio.create_task(self._rebuild(todo))
 
@@ -74,6 +80,13 @@ class Reports:
         if info.kind not in REDUCERS or info.unit_id is None:
             return
         self._changed[info.document_id] = (info, doc)  # the latest state of each document
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.get_running_loop().create_task(self._flush_soon())
+
+    def _on_synced(self, device_id: str, unit_id: str) -> None:
+        now = time.time()
+        self.synced.setdefault(unit_id, {})[device_id] = now
+        self._synced_dirty[(device_id, unit_id)] = now
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.get_running_loop().create_task(self._flush_soon())
 
@@ -118,8 +131,10 @@ class Reports:
     async def flush(self) -> None:
         self._reduce_changed()
         rows, self._dirty = list(self._dirty.values()), {}
+        syncs, self._synced_dirty = self._synced_dirty, {}
         try:
             await self.store.put_facts(rows)
+            await self.store.put_syncs([(d, u, at) for (d, u), at in syncs.items()])
         except Exception:  # the next change or restart writes them again
             log.exception("report rows not written")
 

@@ -79,6 +79,9 @@ class DocumentHub:
         self._peers: dict[PeerKey, Peer] = {}
         # Called after a document's new changes are stored (the card index listens).
         self.on_stored: list[Callable[[DocumentInfo, Document], None]] = []
+        # Called after a device's sync message on a cell's document was handled (its device
+        # id, the cell): how fresh each cell is (the reports listen).
+        self.on_synced: list[Callable[[str, str], None]] = []
         self.storage_health = StorageHealth()
         # Where refusals are recorded (accepted changes are audited with their storage write).
         self.audit_rejection: Callable[[AuditEntry], Awaitable[None]] | None = None
@@ -143,8 +146,13 @@ class DocumentHub:
 
     async def handle_sync(self, peer: Peer, msg: wire.SyncLike) -> None:
         async with self._locked(msg.document_id):
-            await self._open(msg.document_id)
+            state = await self._open(msg.document_id)
             await self._carry_out(msg.document_id, self.core.receive_sync(peer, msg))
+        unit_id = state.info.unit_id if state is not None else None
+        device_id = peer.principal.device_id
+        if unit_id is not None and device_id and msg.document_id in peer.documents:
+            for listener in self.on_synced:
+                listener(device_id, unit_id)
 
     async def handle_ephemeral(self, peer: Peer, msg: wire.Ephemeral) -> None:
         self._deliver(self.core.receive_ephemeral(peer, msg))

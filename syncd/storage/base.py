@@ -127,6 +127,12 @@ class ReportFactsStore(Protocol):
     async def put_facts(self, rows: list[tuple[str, str, str, int, str]]) -> None:
         """Insert or replace rows, all in one write."""
 
+    async def all_syncs(self) -> list[tuple[str, str, float]]:
+        """(device_id, unit_id, last sync as Unix time): when each device last synced a cell."""
+
+    async def put_syncs(self, rows: list[tuple[str, str, float]]) -> None:
+        """Insert or move forward, all in one write."""
+
 
 @dataclass
 class Storage:

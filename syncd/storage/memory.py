@@ -224,6 +224,7 @@ class MemoryDirectoryStore:
 class MemoryReportFactsStore:
     def __init__(self) -> None:
         self._rows: dict[str, tuple[str, str, str, int, str]] = {}
+        self._syncs: dict[tuple[str, str], float] = {}
 
     async def all_facts(self) -> list[tuple[str, str, str, int, str]]:
         return list(self._rows.values())
@@ -231,6 +232,14 @@ class MemoryReportFactsStore:
     async def put_facts(self, rows: list[tuple[str, str, str, int, str]]) -> None:
         for row in rows:
             self._rows[row[0]] = row
+
+    async def all_syncs(self) -> list[tuple[str, str, float]]:
+        return [(d, u, t) for (d, u), t in self._syncs.items()]
+
+    async def put_syncs(self, rows: list[tuple[str, str, float]]) -> None:
+        for device_id, unit_id, at in rows:
+            key = (device_id, unit_id)
+            self._syncs[key] = max(at, self._syncs.get(key, at))
 
 
 def open_memory() -> Storage:

@@ -7,7 +7,7 @@ from the report index (``syncd.reports``), never from loading the cells' documen
 Query: ``unit`` (required), ``from`` and ``to`` (months, ``YYYY-MM``; default this calendar
 year), ``today`` (``YYYY-MM-DD``, for "overdue" and "this month"; default the server's date),
 ``format`` = ``json`` (default) | ``csv`` (UTF-8 with a BOM, so Excel reads Vietnamese) |
-``xlsx``.
+``xlsx``; for ``freshness``, ``stale_days`` (default 7).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import time
 from datetime import date
 from typing import Any
 
@@ -27,8 +28,9 @@ from syncd.core.policy import Principal
 from syncd.reports import queries
 from syncd.reports.queries import Period
 from syncd.reports.service import Reports
+from syncd.services.directory import Directory
 
-NAMES = ("party_count", "meetings", "resolutions", "residence", "tasks")
+NAMES = ("party_count", "meetings", "resolutions", "residence", "tasks", "freshness")
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _DAY = re.compile(r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -67,7 +69,11 @@ def flat_rows(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
     for row in rows:
         out: dict[str, Any] = {}
         for key, value in row.items():
-            if isinstance(value, dict):
+            if isinstance(value, list):
+                out[key] = "; ".join(str(v) for v in value)
+            elif isinstance(value, dict) and key == "devices":
+                out[key] = "; ".join(f"{d} {at}" for d, at in value.items())
+            elif isinstance(value, dict):
                 for sub, v in sorted(value.items()):
                     out[f"{key}.{sub}"] = v
             else:
@@ -99,6 +105,32 @@ def to_xlsx(title: str, header: list[str], rows: list[list[Any]]) -> bytes:
     return buffer.getvalue()
 
 
+def devices_of_cells(directory: Directory, cells: set[str]) -> dict[str, list[str]]:
+    """The active devices of the people who hold a role on each cell."""
+    by_person: dict[str, list[str]] = {}
+    for device in directory.devices.values():
+        if not device.revoked:
+            by_person.setdefault(device.person_id, []).append(device.device_id)
+    out: dict[str, set[str]] = {}
+    for grant in directory.tree.grants.values():
+        if grant.unit_id in cells:
+            out.setdefault(grant.unit_id, set()).update(by_person.get(grant.person_id, ()))
+    return {cell: sorted(found) for cell, found in out.items()}
+
+
+def _stale_days(request: Request) -> float:
+    raw = request.query_params.get("stale_days", "7")
+    try:
+        days = float(raw)
+    except ValueError:
+        days = -1.0
+    if not 0 <= days <= 3650:
+        raise invalid(
+            "bad_request", "Tham số stale_days sai.", "Parameter stale_days is malformed."
+        )
+    return days
+
+
 async def report(request: Request, principal: Principal) -> dict[str, Any] | Response:
     name = request.path_params["name"]
     if name not in NAMES:
@@ -122,7 +154,16 @@ async def report(request: Request, principal: Principal) -> dict[str, Any] | Res
     reports: Reports = request.app.state.reports
     cells = [u for u in tree.units_below(unit_id) if tree.level.get(u) == "cell"]
     reports.catch_up(set(cells))
-    answer = compute(name, reports.index.cells(cells), period, today)
+    if name == "freshness":
+        answer = queries.freshness(
+            cells,
+            reports.synced,
+            devices_of_cells(request.app.state.directory, set(cells)),
+            time.time(),
+            _stale_days(request),
+        )
+    else:
+        answer = compute(name, reports.index.cells(cells), period, today)
     if fmt == "json":
         return {
             "report": name,

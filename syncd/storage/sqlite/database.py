@@ -109,6 +109,13 @@ CREATE TABLE IF NOT EXISTS report_facts (
     version     INTEGER NOT NULL,
     facts       TEXT NOT NULL
 );
+-- When each device last synced each cell's documents (version 5): the freshness report.
+CREATE TABLE IF NOT EXISTS device_syncs (
+    device_id TEXT NOT NULL,
+    unit_id   TEXT NOT NULL,
+    last_at   REAL NOT NULL,
+    PRIMARY KEY (device_id, unit_id)
+);
 -- A member's reference face: an imported portrait or their confirmed first enrolment (the
 -- photo itself is never kept).
 CREATE TABLE IF NOT EXISTS reference_faces (

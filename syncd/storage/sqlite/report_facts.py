@@ -26,3 +26,18 @@ class SqliteReportFactsStore:
                 "facts=excluded.facts"
             )
             await self.db.transaction([(sql, row) for row in rows])
+
+    async def all_syncs(self) -> list[tuple[str, str, float]]:
+        async with self.db.conn.execute(
+            "SELECT device_id, unit_id, last_at FROM device_syncs"
+        ) as cur:
+            return [(str(d), str(u), float(t)) async for d, u, t in cur]
+
+    async def put_syncs(self, rows: list[tuple[str, str, float]]) -> None:
+        if rows:
+            sql = (
+                "INSERT INTO device_syncs(device_id, unit_id, last_at) VALUES(?, ?, ?) "
+                "ON CONFLICT(device_id, unit_id) DO UPDATE SET "
+                "last_at=MAX(last_at, excluded.last_at)"
+            )
+            await self.db.transaction([(sql, row) for row in rows])
