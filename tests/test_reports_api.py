@@ -78,6 +78,8 @@ def test_the_district_party_count_agrees_with_the_rosters(
     assert rows[CELL]["full"] == truth["full"]
     assert rows[CELL]["deceased"] == truth["deceased"]  # each demo cell lost one member in 2026
     assert rows["total"]["full"] == sum(rows[c]["full"] for c in DISTRICT_CELLS)
+    assert rows[CELL]["cell_name"] == "Chi bộ thôn Phố Trồ"
+    assert answer["unit_name"] == "Đảng bộ huyện Đồng Văn"
 
 
 def test_another_districts_unit_is_not_found_like_a_missing_one(server: ServerProcess) -> None:
@@ -98,6 +100,7 @@ def test_csv_has_a_bom_and_xlsx_the_same_figures(server: ServerProcess) -> None:
     rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
     assert int(rows[-1]["full"]) == total["full"] and rows[-1]["cell_id"] == "total"
     assert any(k.startswith("ethnicity.") for k in rows[0])
+    assert list(rows[0])[:2] == ["cell_id", "cell_name"] and "Chi bộ thôn" in rows[0]["cell_name"]
     status, body = _get(server, f"/api/reports/party_count?unit={DISTRICT}&format=xlsx")
     assert status == 200
     sheet = load_workbook(io.BytesIO(body)).active

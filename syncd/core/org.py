@@ -50,6 +50,7 @@ class Grant:
 class OrgTree:
     parent: dict[str, str | None] = field(default_factory=dict)
     level: dict[str, str] = field(default_factory=dict)
+    name: dict[str, str] = field(default_factory=dict)  # for reports and pages, not for rules
     _grants: dict[int, Grant] = field(default_factory=dict)
     # The same grants by person: every sync message asks for one person's roles, and a
     # province holds one grant per member (~100,000), too many to scan per message.
@@ -72,9 +73,10 @@ class OrgTree:
         if not held:
             self._by_person.pop(grant.person_id, None)
 
-    def add_unit(self, unit_id: str, parent_id: str | None, level: str) -> None:
+    def add_unit(self, unit_id: str, parent_id: str | None, level: str, name: str = "") -> None:
         self.parent[unit_id] = parent_id
         self.level[unit_id] = level
+        self.name[unit_id] = name
 
     def ancestors_or_self(self, unit_id: str) -> list[str]:
         chain: list[str] = []

@@ -35,7 +35,7 @@ class Directory:
     async def load(cls, store: DirectoryStore, audit_log: AuditLog) -> Directory:
         tree = OrgTree()
         for unit in await store.units():
-            tree.add_unit(unit.unit_id, unit.parent_id, unit.level)
+            tree.add_unit(unit.unit_id, unit.parent_id, unit.level, unit.name)
         for grant in await store.active_grants():
             tree.add_grant(grant)
         devices = {d.device_id: d for d in await store.devices()}
@@ -51,9 +51,9 @@ class Directory:
 
     # ---- units -----------------------------------------------------------------------------
 
-    def unit_added(self, unit_id: str, parent_id: str | None, level: str) -> None:
+    def unit_added(self, unit_id: str, parent_id: str | None, level: str, name: str = "") -> None:
         """The registry wrote a unit; mirror it."""
-        self.tree.add_unit(unit_id, parent_id, level)
+        self.tree.add_unit(unit_id, parent_id, level, name)
 
     # ---- grants ----------------------------------------------------------------------------
 

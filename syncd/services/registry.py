@@ -23,7 +23,7 @@ class Registry:
         self,
         units: DirectoryStore,
         documents: DocumentStore,
-        on_unit: Callable[[str, str | None, str], None] | None = None,
+        on_unit: Callable[[str, str | None, str, str], None] | None = None,
     ) -> None:
         self.units_store = units
         self.store = documents
@@ -38,7 +38,7 @@ class Registry:
         unit = Unit(unit_id, parent_id, level, name)
         await self.units_store.add_unit(unit)
         if self.on_unit is not None:
-            self.on_unit(unit_id, parent_id, level)
+            self.on_unit(unit_id, parent_id, level, name)
         return unit
 
     async def register_cell(

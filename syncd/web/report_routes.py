@@ -164,10 +164,18 @@ async def report(request: Request, principal: Principal) -> dict[str, Any] | Res
         )
     else:
         answer = compute(name, reports.index.cells(cells), period, today)
+    # the cell's name next to its id, for people and spreadsheets
+    answer["rows"] = [
+        {"cell_id": r["cell_id"], "cell_name": tree.name[r["cell_id"]], **r}
+        if r.get("cell_id") in tree.name
+        else r
+        for r in answer["rows"]
+    ]
     if fmt == "json":
         return {
             "report": name,
             "unit_id": unit_id,
+            "unit_name": tree.name.get(unit_id, ""),
             "period": {"from": period.first, "to": period.last},
             "today": today,
             "complete": reports.ready,
