@@ -171,10 +171,8 @@ async def open_loop(
     schedule = [(start + random.random() * interval, d) for d in devices]
     warm_until = start + 2.0
     end = start + duration
-    counted_from = None
 
     async def device_loop(at: float, d: Device) -> None:
-        nonlocal counted_from
         while at < end:
             await asyncio.sleep(max(0.0, at - time.perf_counter()))
             lag.append(time.perf_counter() - at)

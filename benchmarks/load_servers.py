@@ -5,6 +5,8 @@
 * ``reference``: stock automerge-repo 2.5.6 (``benchmarks/reference/server.mjs``), no checks.
 
 Each gets its own copy of a seeded data dir, so every workload starts from the same state.
+Importers put the repository root on ``sys.path`` first (``load.py``, ``reports.py``): the
+free port and the RSS reading are the test harness's.
 """
 
 from __future__ import annotations
@@ -19,19 +21,13 @@ import time
 import urllib.request
 from pathlib import Path
 
+from tests.harness.server_process import free_port, process_rss_kib
+
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE_DIR = ROOT / "benchmarks" / "reference"
 # Our server's checkout: another one (SOTAY_SERVER_ROOT) races an earlier version in the same run.
 SERVER_ROOT = Path(os.environ.get("SOTAY_SERVER_ROOT", ROOT))
 KINDS = ("checked", "unchecked", "reference")
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def install_reference() -> None:
@@ -115,10 +111,7 @@ class Server:
 
     def rss_kib(self) -> int:
         assert self.proc is not None
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        raise RuntimeError("no VmRSS")
+        return process_rss_kib(self.proc.pid)
 
     def cpu_s(self) -> float:
         """User + system CPU seconds the server process has used so far."""

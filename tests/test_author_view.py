@@ -11,6 +11,7 @@ from automerge.core import ROOT, Document, Message, ObjType, ScalarType, SyncSta
 
 from schema.access import Actor, Verdict, check_write
 from schema.automerge_io import plain
+from syncd.core.author_view import author_view
 from syncd.core.errors import ChangeRejected
 from syncd.core.live_document import LiveDocument
 
@@ -93,8 +94,6 @@ def test_the_members_own_phone_is_still_allowed_next_to_a_concurrent_write() -> 
 def test_an_up_to_date_author_is_judged_on_the_documents_themselves() -> None:
     """The shortcut for a device that had seen everything: the views are exactly what the
     rebuilt ones would be (the canonical doc before, the trial after), and nothing is copied."""
-    from syncd.core.author_view import author_view
-
     canonical = _roster()
     device = canonical.fork()
     with device.transaction() as tx:
@@ -142,10 +141,13 @@ def test_a_concurrent_edit_is_judged_on_the_kept_state_its_author_saw() -> None:
         devices[key] = (device, state, phone)
     kept_states_used: list[bool] = []
     lookup = live.recent.seen_with
-    live.recent.seen_with = lambda base: (
-        found := lookup(base),
-        kept_states_used.append(found is not None),
-    )[0]  # type: ignore[method-assign]
+
+    def counting_lookup(base: list[bytes]) -> Document | None:
+        found = lookup(base)
+        kept_states_used.append(found is not None)
+        return found
+
+    live.recent.seen_with = counting_lookup  # type: ignore[method-assign]
 
     for key in (2, 1):  # B's edit is stored first; A's was made without it
         device, state, phone = devices[key]

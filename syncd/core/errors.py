@@ -20,6 +20,12 @@ def forbidden(detail: str = "") -> ValidationError:
     )
 
 
+def unit_not_found() -> ValidationError:
+    """A unit the caller may not see answers as one that does not exist (HTTP 404): exports
+    and reports."""
+    return invalid("not_found", "Không tìm thấy đơn vị.", "Unit not found.")
+
+
 class Unauthenticated(SotayError):
     code = "unauthenticated"
     message_vi = "Cần mã thông báo hợp lệ của thiết bị (token) để đồng bộ."

@@ -1,6 +1,6 @@
 """The report index in memory: each cell document's figures, by cell. Pure.
 
-Kept current from the hub's stored-change hook (``syncd.services.reports``), so a report over a
+Kept current from the hub's stored-change hook (``syncd.reports.service``), so a report over a
 district reads ~1,800 small dicts instead of loading ~1,800 documents. Rows carry the reduction's
 version (``facts.FACTS_VERSION``): rows of another version are not used, and their documents are
 reduced again from the documents themselves.
@@ -15,8 +15,7 @@ from typing import Any
 
 from syncd.reports.facts import FACTS_VERSION
 from syncd.reports.queries import CellFacts
-
-Row = tuple[str, str, str, int, str]  # document_id, unit_id, kind, version, facts JSON
+from syncd.storage.base import FactsRow
 
 
 @dataclass
@@ -24,7 +23,7 @@ class ReportIndex:
     _by_cell: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     _documents: set[str] = field(default_factory=set)
 
-    def load(self, rows: Iterable[Row]) -> set[str]:
+    def load(self, rows: Iterable[FactsRow]) -> set[str]:
         """Take persisted rows; returns the documents whose rows are stale (another version)."""
         stale = set()
         for document_id, unit_id, kind, version, facts in rows:
@@ -46,5 +45,5 @@ class ReportIndex:
         return {cell_id: self._by_cell.get(cell_id, {}) for cell_id in cell_ids}
 
     @staticmethod
-    def row(document_id: str, unit_id: str, kind: str, facts: dict[str, Any]) -> Row:
+    def row(document_id: str, unit_id: str, kind: str, facts: dict[str, Any]) -> FactsRow:
         return (document_id, unit_id, kind, FACTS_VERSION, json.dumps(facts, ensure_ascii=False))

@@ -117,20 +117,26 @@ class AuditLog(Protocol):
         """Newest first, for the documents of ``units``."""
 
 
+# A report index row: document_id, unit_id, kind, reduction version, facts as JSON.
+FactsRow = tuple[str, str, str, int, str]
+# A device's last sync of a cell: device_id, unit_id, Unix time.
+SyncRow = tuple[str, str, float]
+
+
 class ReportFactsStore(Protocol):
     """The report index's persisted rows (syncd.reports): one per cell document, the figures
     the reports sum, tagged with the reduction's version so a new version rebuilds them."""
 
-    async def all_facts(self) -> list[tuple[str, str, str, int, str]]:
-        """(document_id, unit_id, kind, version, facts as JSON) of every row."""
+    async def all_facts(self) -> list[FactsRow]:
+        """Every row."""
 
-    async def put_facts(self, rows: list[tuple[str, str, str, int, str]]) -> None:
+    async def put_facts(self, rows: list[FactsRow]) -> None:
         """Insert or replace rows, all in one write."""
 
-    async def all_syncs(self) -> list[tuple[str, str, float]]:
-        """(device_id, unit_id, last sync as Unix time): when each device last synced a cell."""
+    async def all_syncs(self) -> list[SyncRow]:
+        """When each device last synced each cell."""
 
-    async def put_syncs(self, rows: list[tuple[str, str, float]]) -> None:
+    async def put_syncs(self, rows: list[SyncRow]) -> None:
         """Insert or move forward, all in one write."""
 
 

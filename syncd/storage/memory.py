@@ -17,7 +17,7 @@ from syncd.core.audit import AuditEntry
 from syncd.core.auth import Device
 from syncd.core.org import Grant, Unit
 from syncd.core.policy import DocumentInfo
-from syncd.storage.base import Storage
+from syncd.storage.base import FactsRow, Storage, SyncRow
 
 
 @dataclass
@@ -223,20 +223,20 @@ class MemoryDirectoryStore:
 
 class MemoryReportFactsStore:
     def __init__(self) -> None:
-        self._rows: dict[str, tuple[str, str, str, int, str]] = {}
+        self._rows: dict[str, FactsRow] = {}
         self._syncs: dict[tuple[str, str], float] = {}
 
-    async def all_facts(self) -> list[tuple[str, str, str, int, str]]:
+    async def all_facts(self) -> list[FactsRow]:
         return list(self._rows.values())
 
-    async def put_facts(self, rows: list[tuple[str, str, str, int, str]]) -> None:
+    async def put_facts(self, rows: list[FactsRow]) -> None:
         for row in rows:
             self._rows[row[0]] = row
 
-    async def all_syncs(self) -> list[tuple[str, str, float]]:
+    async def all_syncs(self) -> list[SyncRow]:
         return [(d, u, t) for (d, u), t in self._syncs.items()]
 
-    async def put_syncs(self, rows: list[tuple[str, str, float]]) -> None:
+    async def put_syncs(self, rows: list[SyncRow]) -> None:
         for device_id, unit_id, at in rows:
             key = (device_id, unit_id)
             self._syncs[key] = max(at, self._syncs.get(key, at))

@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse, Response
 
 from schema.access import RANK
 from schema.errors import SotayError, invalid
+from syncd.core.errors import unit_not_found
 from syncd.core.policy import Principal
 from syncd.importer import export as exporting
 from syncd.importer.reading import MAX_FILE_BYTES, Sheets, read_csv, read_file
@@ -202,7 +203,7 @@ async def export(request: Request, principal: Principal) -> Response:
     fmt = request.query_params.get("format", "xlsx")
     tree = request.app.state.directory.tree
     if not unit_id or not tree.is_official_over(principal.person_id, unit_id):
-        raise invalid("not_found", "Không tìm thấy đơn vị.", "Unit not found.")
+        raise unit_not_found()
     if fmt not in ("xlsx", "csv"):
         raise invalid(
             "bad_format", "Định dạng phải là xlsx hoặc csv.", "Format must be xlsx or csv."

@@ -12,7 +12,6 @@ year), ``today`` (``YYYY-MM-DD``, for "overdue" and "this month"; default the se
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 import time
@@ -24,7 +23,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from schema.errors import invalid
+from syncd.core.errors import unit_not_found
 from syncd.core.policy import Principal
+from syncd.importer import export as exporting
 from syncd.reports import queries
 from syncd.reports.queries import Period
 from syncd.reports.service import Reports
@@ -34,10 +35,6 @@ NAMES = ("party_count", "meetings", "resolutions", "residence", "tasks", "freshn
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _DAY = re.compile(r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _not_found() -> Exception:
-    return invalid("not_found", "Không tìm thấy đơn vị.", "Unit not found.")
 
 
 def _query(request: Request, key: str, pattern: re.Pattern[str], default: str) -> str:
@@ -63,8 +60,9 @@ def compute(name: str, cells: dict[str, Any], period: Period, today: str) -> dic
     return {"rows": queries.tasks(cells, today)}
 
 
-def flat_rows(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
-    """Nested counts (``gender``, ``by_month``) become columns ``gender.female``, …"""
+def flat_rows(rows: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, Any]]]:
+    """Nested counts (``gender``, ``by_month``) become columns ``gender.female``, …; returns
+    the columns in order of appearance and the flat rows."""
     flat = []
     for row in rows:
         out: dict[str, Any] = {}
@@ -82,24 +80,15 @@ def flat_rows(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
     columns: dict[str, None] = {}
     for out in flat:
         columns.update(dict.fromkeys(out))
-    header = list(columns)
-    return header, [[out.get(c, "") for c in header] for out in flat]
+    return list(columns), flat
 
 
-def to_csv(header: list[str], rows: list[list[Any]]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows(["" if v is None else v for v in row] for row in rows)
-    return buffer.getvalue().encode("utf-8-sig")
-
-
-def to_xlsx(title: str, header: list[str], rows: list[list[Any]]) -> bytes:
+def to_xlsx(title: str, header: list[str], rows: list[dict[str, Any]]) -> bytes:
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title[:31])
     sheet.append(header)
     for row in rows:
-        sheet.append(row)
+        sheet.append([row.get(c, "") for c in header])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
@@ -138,7 +127,7 @@ async def report(request: Request, principal: Principal) -> dict[str, Any] | Res
     unit_id = request.query_params.get("unit", "")
     tree = request.app.state.directory.tree
     if not unit_id or not tree.is_official_over(principal.person_id, unit_id):
-        raise _not_found()
+        raise unit_not_found()
     today = _query(request, "today", _DAY, date.today().isoformat())
     period = Period(
         _query(request, "from", _MONTH, f"{today[:4]}-01"),
@@ -185,5 +174,6 @@ async def report(request: Request, principal: Principal) -> dict[str, Any] | Res
     filename = f"sotay-{name}-{unit_id}-{period.first}-{period.last}.{fmt}"
     headers = {"content-disposition": f'attachment; filename="{filename}"'}
     if fmt == "csv":
-        return Response(to_csv(header, rows), media_type="text/csv; charset=utf-8", headers=headers)
+        body = exporting.to_csv(rows, tuple(header))  # UTF-8 with a BOM, as the export's
+        return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
     return Response(to_xlsx(name, header, rows), media_type=XLSX, headers=headers)

@@ -23,6 +23,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def process_rss_kib(pid: int) -> int:
+    """A process's resident memory now, in KiB (Linux /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no VmRSS for process {pid}")
+
+
 class ServerProcess:
     def __init__(
         self,
@@ -119,10 +127,7 @@ class ServerProcess:
     def rss_kib(self) -> int:
         """The server process's resident memory now (Linux /proc)."""
         assert self.proc is not None
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        raise AssertionError("no VmRSS")
+        return process_rss_kib(self.proc.pid)
 
     def kill(self) -> None:
         """SIGKILL: no shutdown hooks, no flush; what is on disk is all there is."""

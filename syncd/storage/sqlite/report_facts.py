@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
+from syncd.storage.base import FactsRow, SyncRow
 from syncd.storage.sqlite.database import Database
-
-Row = tuple[str, str, str, int, str]
 
 
 class SqliteReportFactsStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def all_facts(self) -> list[Row]:
+    async def all_facts(self) -> list[FactsRow]:
         async with self.db.conn.execute(
             "SELECT document_id, unit_id, kind, version, facts FROM report_facts"
         ) as cur:
             return [(str(d), str(u), str(k), int(v), str(f)) async for d, u, k, v, f in cur]
 
-    async def put_facts(self, rows: list[Row]) -> None:
+    async def put_facts(self, rows: list[FactsRow]) -> None:
         if rows:
             sql = (
                 "INSERT INTO report_facts(document_id, unit_id, kind, version, facts) "
@@ -27,13 +26,13 @@ class SqliteReportFactsStore:
             )
             await self.db.transaction([(sql, row) for row in rows])
 
-    async def all_syncs(self) -> list[tuple[str, str, float]]:
+    async def all_syncs(self) -> list[SyncRow]:
         async with self.db.conn.execute(
             "SELECT device_id, unit_id, last_at FROM device_syncs"
         ) as cur:
             return [(str(d), str(u), float(t)) async for d, u, t in cur]
 
-    async def put_syncs(self, rows: list[tuple[str, str, float]]) -> None:
+    async def put_syncs(self, rows: list[SyncRow]) -> None:
         if rows:
             sql = (
                 "INSERT INTO device_syncs(device_id, unit_id, last_at) VALUES(?, ?, ?) "
