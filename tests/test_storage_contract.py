@@ -7,6 +7,7 @@ the server does at each restart.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -237,6 +238,22 @@ async def test_devices_tokens_and_revocation(adapter: Adapter) -> None:
     assert await d.devices() == [Device("dev-1", "p1", b"k" * 32, "phone", True), tablet]
     assert await d.token(b"h1") is None, "a revoked device's tokens must go with it"
     assert await d.token(b"h2") == ("dev-2", pytest.approx(later))
+
+
+async def test_a_taken_token_is_gone_and_taken_once(adapter: Adapter) -> None:
+    d = adapter.storage.directory
+    await d.add_device(Device("dev-1", "p1", b"k" * 32, None, False), None)
+    later = time.time() + 60
+    await d.add_token(b"code", "dev-1", later)
+    await d.add_token(b"kept", "dev-1", later)
+    taken = await asyncio.gather(*(d.take_token(b"code") for _ in range(5)))
+    assert [t for t in taken if t is not None] == [("dev-1", pytest.approx(later))], (
+        "five redemptions at once: exactly one gets the code"
+    )
+    assert await d.take_token(b"missing") is None
+    d = (await adapter.reopen()).directory
+    assert await d.token(b"code") is None, "a taken token stays gone after a reopen"
+    assert await d.token(b"kept") == ("dev-1", pytest.approx(later))
 
 
 async def test_sealed_face_descriptors(adapter: Adapter) -> None:

@@ -94,6 +94,10 @@ class DirectoryStore(Protocol):
     async def token(self, token_hash: bytes) -> tuple[str, float] | None:
         """(device id, expiry) of a stored token."""
 
+    async def take_token(self, token_hash: bytes) -> tuple[str, float] | None:
+        """Remove a stored token and say what it was, atomically: a one-time sign-in code is
+        redeemed once, even by two requests at the same moment; a signed-out session is gone."""
+
     async def add_face(self, device_id: str, person_id: str, sealed: bytes) -> None: ...
 
     async def face(self, device_id: str) -> bytes | None:

@@ -204,6 +204,9 @@ class MemoryDirectoryStore:
     async def token(self, token_hash: bytes) -> tuple[str, float] | None:
         return self._tokens.get(token_hash)
 
+    async def take_token(self, token_hash: bytes) -> tuple[str, float] | None:
+        return self._tokens.pop(token_hash, None)
+
     async def add_face(self, device_id: str, person_id: str, sealed: bytes) -> None:
         self._faces[device_id] = (person_id, bytes(sealed))
 

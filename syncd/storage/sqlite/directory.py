@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ def _now() -> str:
 class SqliteDirectoryStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._take_lock = asyncio.Lock()
 
     # ---- units -----------------------------------------------------------------------------
 
@@ -138,6 +140,15 @@ class SqliteDirectoryStore:
         ) as cur:
             row = await cur.fetchone()
         return None if row is None else (str(row[0]), float(row[1]))
+
+    async def take_token(self, token_hash: bytes) -> tuple[str, float] | None:
+        # One process owns the file (DataDirLock) and every write goes through its one writer,
+        # so a lock around "read, then delete" makes the pair atomic for this process.
+        async with self._take_lock:
+            found = await self.token(token_hash)
+            if found is not None:
+                await self.db.write("DELETE FROM tokens WHERE token_hash=?", (token_hash,))
+            return found
 
     async def add_face(self, device_id: str, person_id: str, sealed: bytes) -> None:
         await self.db.write(
