@@ -12,7 +12,11 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 DATA_DIR ?= data
 
-.PHONY: run test lint install soak clean
+.PHONY: run test lint install system-packages soak clean
+
+# Debian packages the tests drive: chromium for the browser tests (no browser is downloaded).
+SYSTEM_PACKAGES := chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +32,11 @@ $(NODE_STAMP): tests/interop/package.json tests/interop/package-lock.json
 
 install: $(STAMP) $(NODE_STAMP)
 
+system-packages:
+	@dpkg -s $(SYSTEM_PACKAGES) >/dev/null 2>&1 || { \
+		$(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y $(SYSTEM_PACKAGES); }
+
 run: $(STAMP)
 	$(PY) server.py --demo --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR)
 
@@ -36,7 +45,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 
-test: install lint
+test: install system-packages lint
 	$(PY) tests/fetch_test_images.py
 	$(PY) -m pytest -q
 
