@@ -78,7 +78,9 @@ def member_status_conflicts(roster: Mapping[str, Any] | None) -> list[Conflict]:
         if member_id in merged:
             continue
         history = records[member_id].get("status_history")
-        decision = decide_status(history if isinstance(history, list) else [])
+        if not isinstance(history, list) or len(history) < 2:
+            continue  # a conflict needs an entry that lost to another
+        decision = decide_status(history)
         if not decision.open_conflict or decision.status is None:
             continue
         lost = _distinct(e.get("status") for e in decision.contested)
