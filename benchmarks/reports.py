@@ -46,7 +46,7 @@ from load_servers import Server  # noqa: E402
 
 from schema import meetings, roster, tasks  # noqa: E402
 from schema.documents import new_document  # noqa: E402
-from syncd.reports.facts import document_facts  # noqa: E402
+from syncd.reports.facts import facts_of  # noqa: E402
 from syncd.reports.index import ReportIndex  # noqa: E402
 from syncd.services.assembly import assemble  # noqa: E402
 from syncd.storage.sqlite import DB_FILE, open_sqlite  # noqa: E402
@@ -129,7 +129,7 @@ def update_cost(docs: dict[str, Document], repeats: int = 50) -> dict[str, float
         times = []
         for _ in range(repeats):
             started = time.perf_counter()
-            document_facts(kind, doc)
+            facts_of(kind, doc)
             times.append(time.perf_counter() - started)
         out[kind] = round(statistics.median(times) * 1000, 3)
     return out
@@ -190,7 +190,7 @@ def main() -> None:
     began = time.perf_counter()
     docs = sample_cell("c-mau")
     update_ms = update_cost(docs)
-    facts = {kind: document_facts(kind, doc) for kind, doc in docs.items()}
+    facts = {kind: facts_of(kind, doc) for kind, doc in docs.items()}
     workdir = Path(tempfile.mkdtemp(prefix="sotay-reports-"))
     seeded = asyncio.run(seed(workdir / "seed", args.cells, facts))
     server = Server("checked", workdir / "seed", workdir)

@@ -137,18 +137,27 @@ def _edit_minutes(tx: Any, doc: Any, me: str, mark: str) -> None:
 
 
 def _study(own: bool) -> Callable[[Any, Any, str, str], None]:
-    """A study record (schema v3) of a demo resolution: the author's own, or member m06's. The
-    resolution depends on the author (the secretary's m01 and the deputy's m02 fall on different
-    meetings), so no accepted edit records a study twice."""
+    """A study record (schema v3) of the latest demo resolution (which nobody has studied in
+    the demo): the author's own, or that of a member who has not studied it yet and acts in no
+    other edit here (not m01-m03), so no accepted edit records a study twice."""
 
     def edit(tx: Any, doc: Any, me: str, mark: str) -> None:
-        meetings = plain(doc)["meetings"]
-        meeting = sorted(meetings)[sum(map(ord, me)) % len(meetings)]
+        values = plain(doc)
+        meeting = sorted(values["meetings"])[-1]
+        resolution = values["meetings"][meeting]["resolutions"][0]["id"]
+        studied = {
+            s["member_id"] for s in values["studies"].values() if s["resolution_id"] == resolution
+        }
+        other = next(
+            m
+            for m in sorted(values["meetings"][meeting]["attendance"])
+            if m not in studied and not m.endswith(("-m01", "-m02", "-m03"))
+        )
         record = tx.put_object(_obj(doc, "studies"), f"hoc-{mark}", ObjType.Map)
         for key, value in (
-            ("resolution_id", meetings[meeting]["resolutions"][0]["id"]),
+            ("resolution_id", resolution),
             ("meeting_id", meeting),
-            ("member_id", me if own else f"{CELL}-m06"),
+            ("member_id", me if own else other),
             ("date", "2026-11-20"),
             ("by", me),
         ):

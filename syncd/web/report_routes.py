@@ -5,9 +5,11 @@ it; any other unit answers 404 ``not_found``, exactly as a unit that does not ex
 from the report index (``syncd.reports``), never from loading the cells' documents.
 
 Query: ``unit`` (required), ``from`` and ``to`` (months, ``YYYY-MM``; default this calendar
-year), ``today`` (``YYYY-MM-DD``, for "overdue" and "this month"; default the server's date),
-``format`` = ``json`` (default) | ``csv`` (UTF-8 with a BOM, so Excel reads Vietnamese) |
-``xlsx``; for ``freshness``, ``stale_days`` (default 7).
+year), ``today`` (``YYYY-MM-DD``, for "overdue", "this month" and the last month of the party
+count's series; default the server's date), ``format`` = ``json`` (default) | ``csv`` (UTF-8
+with a BOM, so Excel reads Vietnamese) | ``xlsx``; for ``freshness``, ``stale_days`` (default
+7); for ``resolutions``, ``members=1`` to list who studied each resolution (a district's
+~6,700 resolutions studied by ~30 members each are 200,000 names: asked for, not by default).
 """
 
 from __future__ import annotations
@@ -31,7 +33,15 @@ from syncd.reports.queries import Period
 from syncd.reports.service import Reports
 from syncd.services.directory import Directory
 
-NAMES = ("party_count", "meetings", "resolutions", "residence", "tasks", "freshness")
+NAMES = (
+    "party_count",
+    "meetings",
+    "resolutions",
+    "residence",
+    "tasks",
+    "freshness",
+    "conflicts",
+)
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _DAY = re.compile(r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -46,18 +56,33 @@ def _query(request: Request, key: str, pattern: re.Pattern[str], default: str) -
     return value
 
 
-def compute(name: str, cells: dict[str, Any], period: Period, today: str) -> dict[str, Any]:
-    """The report's answer: ``rows`` (one per cell, or per cell and assignee, with a total
-    row where figures add up), plus what a report says beyond its rows."""
+def compute(
+    name: str,
+    cells: dict[str, Any],
+    period: Period,
+    today: str,
+    names: dict[str, str] | None = None,
+    members: bool = False,
+) -> dict[str, Any]:
+    """The report's answer: ``rows`` (one per cell, or per cell and assignee, per resolution,
+    per conflict, with a total row where figures add up), plus what a report says beyond its
+    rows. ``names``: cell id -> name, for each row's ``cell_name``."""
+    names = names or {}
     if name == "party_count":
-        return {"rows": queries.party_count(cells, period)}
+        return {
+            "rows": queries.party_count(cells, period, names),
+            "series": queries.party_series(cells, period, today),
+        }
     if name == "meetings":
-        return queries.meetings_held(cells, period, today[:7])
+        return queries.meetings_held(cells, period, today[:7], names)
     if name == "resolutions":
-        return {"rows": queries.resolutions(cells, period)}
+        return {"rows": queries.resolutions(cells, period, names, members)}
     if name == "residence":
-        return {"rows": queries.residence(cells)}
-    return {"rows": queries.tasks(cells, today)}
+        return {"rows": queries.residence(cells, names)}
+    if name == "conflicts":
+        rows = queries.conflicts(cells, names)
+        return {"rows": rows, "total": len(rows), "cells": len({r["cell_id"] for r in rows})}
+    return {"rows": queries.tasks(cells, today, names)}
 
 
 def flat_rows(rows: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, Any]]]:
@@ -67,7 +92,9 @@ def flat_rows(rows: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, Any
     for row in rows:
         out: dict[str, Any] = {}
         for key, value in row.items():
-            if isinstance(value, list):
+            if isinstance(value, list) and key == "studied_by":
+                out[key] = "; ".join(f"{v['full_name'] or ''} ({v['member_id']})" for v in value)
+            elif isinstance(value, list):
                 out[key] = "; ".join(str(v) for v in value)
             elif isinstance(value, dict) and key == "devices":
                 out[key] = "; ".join(f"{d} {at}" for d, at in value.items())
@@ -140,6 +167,9 @@ async def report(request: Request, principal: Principal) -> dict[str, Any] | Res
             "Định dạng phải là json, csv hoặc xlsx.",
             "Format must be json, csv or xlsx.",
         )
+    members = request.query_params.get("members", "0")
+    if members not in ("0", "1"):
+        raise invalid("bad_request", "Tham số members phải là 0 hoặc 1.", "members must be 0 or 1.")
     reports: Reports = request.app.state.reports
     cells = [u for u in tree.units_below(unit_id) if tree.level.get(u) == "cell"]
     reports.catch_up(set(cells))
@@ -150,16 +180,10 @@ async def report(request: Request, principal: Principal) -> dict[str, Any] | Res
             devices_of_cells(request.app.state.directory, set(cells)),
             time.time(),
             _stale_days(request),
+            tree.name,
         )
     else:
-        answer = compute(name, reports.index.cells(cells), period, today)
-    # the cell's name next to its id, for people and spreadsheets
-    answer["rows"] = [
-        {"cell_id": r["cell_id"], "cell_name": tree.name[r["cell_id"]], **r}
-        if r.get("cell_id") in tree.name
-        else r
-        for r in answer["rows"]
-    ]
+        answer = compute(name, reports.index.cells(cells), period, today, tree.name, members == "1")
     if fmt == "json":
         return {
             "report": name,
