@@ -138,29 +138,43 @@ def resolution_ids(meeting_id: str, entries: Sequence[Any]) -> list[str | None]:
     return out
 
 
-def studies_in(raw: Any) -> dict[str, dict[str, Study]]:
-    """The ``studies`` map's records that count: resolution id -> member id -> study (the
-    earliest date, then the smallest key; withdrawn and malformed records left out)."""
-    found: dict[str, dict[str, Study]] = {}
-    if not isinstance(raw, Mapping):
-        return found
-    for study_id in sorted(raw):
-        record = raw[study_id]
-        if not isinstance(record, Mapping) or record.get("withdrawn") is True:
+def studied_members(raw: Any) -> dict[str, dict[str, str]]:
+    """The ``studies`` map's records that count: resolution id -> member id -> the key of the
+    record that counts (the earliest date, then the smallest key; withdrawn and malformed
+    records left out). The report index reduces every meetings document with this on each
+    change, so it builds no objects."""
+    best: dict[str, dict[str, tuple[str, str]]] = {}
+    if not isinstance(raw, dict):
+        return {}
+    for study_id, record in raw.items():
+        if not isinstance(record, dict) or record.get("withdrawn") is True:
             continue
-        rid, member = record.get("resolution_id"), record.get("member_id")
+        rid, member, date = record.get("resolution_id"), record.get("member_id"), record.get("date")
         if not isinstance(rid, str) or not isinstance(member, str):
             continue
-        date = record.get("date") if isinstance(record.get("date"), str) else None
-        by = record.get("by") if isinstance(record.get("by"), str) else None
-        meeting_id = record.get("meeting_id")
-        study = Study(
-            study_id, rid, meeting_id if isinstance(meeting_id, str) else "", member, date, by
-        )
-        per = found.setdefault(rid, {})
+        rank = (date if isinstance(date, str) else "9999", study_id)
+        per = best.setdefault(rid, {})
         kept = per.get(member)
-        if kept is None or (date or "9999") < (kept.date or "9999"):
-            per[member] = study
+        if kept is None or rank < kept:
+            per[member] = rank
+    return {rid: {m: rank[1] for m, rank in per.items()} for rid, per in best.items()}
+
+
+def studies_in(raw: Any) -> dict[str, dict[str, Study]]:
+    """``studied_members`` as ``Study`` records: resolution id -> member id -> study."""
+    found: dict[str, dict[str, Study]] = {}
+    for rid, per in studied_members(raw).items():
+        for member, study_id in per.items():
+            record = raw[study_id]
+            date, by, meeting_id = record.get("date"), record.get("by"), record.get("meeting_id")
+            found.setdefault(rid, {})[member] = Study(
+                study_id,
+                rid,
+                meeting_id if isinstance(meeting_id, str) else "",
+                member,
+                date if isinstance(date, str) else None,
+                by if isinstance(by, str) else None,
+            )
     return found
 
 

@@ -35,6 +35,8 @@ from conflict_rules.duplicates import (
 )
 from conflict_rules.lifecycle import decide_status, effective_status
 from conflict_rules.merges import survivors
+from conflict_rules.task_status import decide_task
+from conflict_rules.task_status import effective_status as tk_effective_status
 from schema import meetings as mt
 from schema import roster as rs
 from schema import tasks as tk
@@ -619,3 +621,39 @@ def test_a_one_entry_history_decides_as_the_causal_log_does(
     record = {"status_history": history, "status": register}
     decided = decide_status(history).status
     assert effective_status(record) == (decided or (register if isinstance(register, str) else ""))
+
+
+ENTRY = st.fixed_dictionaries(
+    {
+        "status": st.sampled_from(["open", "in_progress", "done", "cancelled", "", 3]),
+        "id": st.sampled_from(["a", "b", "c"]),
+        "after": st.sampled_from([None, "a", "b"]),
+    }
+)
+
+
+@given(
+    st.lists(ENTRY, max_size=2),
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "text": st.just("ghi chú"),
+                "id": st.sampled_from(["n1", "n2"]),
+                "after": st.sampled_from([None, "a"]),
+            }
+        ),
+        max_size=2,
+    ),
+    st.sampled_from([None, "open", "done"]),
+)
+@settings(max_examples=300, deadline=None)
+def test_short_task_logs_decide_and_conflict_as_the_causal_log_does(
+    log: list[dict[str, Any]], notes: list[dict[str, Any]], register: str | None
+) -> None:
+    record = {"title": "Việc", "status_log": log, "progress": notes, "status": register}
+    decision = decide_task(record)
+    assert tk_effective_status(record) == (
+        decision.status or (register if isinstance(register, str) else "")
+    )
+    listed = cell_conflicts(None, {"tasks": {"t1": record}})
+    assert bool(listed) == decision.open_conflict

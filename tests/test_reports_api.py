@@ -267,6 +267,20 @@ def test_resolutions_list_who_studied_each_as_the_phones_read_it(
     status, body = _get(server, f"/api/reports/resolutions?unit={CELL}&members=yes")
     assert status == 400 and b"members" in body
 
+    # The district's rows, a page at a time, are the whole list in order.
+    whole = _report(server, "resolutions", **period)
+    assert whole["total_rows"] == len(whole["rows"]) and whole["next_offset"] is None
+    pages, offset = [], 0
+    while offset is not None:
+        page = _report(server, "resolutions", limit="4", offset=str(offset), **period)
+        assert page["total_rows"] == whole["total_rows"] and len(page["rows"]) <= 4
+        pages += page["rows"]
+        offset = page["next_offset"]
+    assert pages == whole["rows"]
+    for bad in ("limit=0", "limit=5001", "offset=-1", "limit=x"):
+        status, body = _get(server, f"/api/reports/resolutions?unit={DISTRICT}&{bad}")
+        assert status == 400 and b"limit" in body, bad
+
 
 def test_conflicts_report_and_review_answer_from_the_index(
     server: ServerProcess, tmp_path: Path

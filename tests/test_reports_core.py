@@ -88,9 +88,9 @@ def test_meetings_attendance_resolutions_and_silent_cells() -> None:
     assert c1["by_month"] == {"2026-01": 0, "2026-02": 0, "2026-03": 1}
     assert c1["attendance_rate"] == 0.5 and c2["attendance_rate"] is None
     assert report["no_meeting_this_month"] == ["c2"]
-    [found] = queries.resolutions(facts, Period("2026-03", "2026-03"))
+    [found], total = queries.resolutions(facts, Period("2026-03", "2026-03"))
     assert (found["cell_id"], found["number"]) == ("c1", "01-NQ/CB")
-    assert queries.resolutions(facts, Period("2026-04", "2026-12")) == []
+    assert total == 1 and queries.resolutions(facts, Period("2026-04", "2026-12")) == ([], 0)
 
 
 def test_tasks_per_assignee_with_overdue_decided_on_the_day_asked() -> None:
@@ -165,7 +165,7 @@ def test_resolutions_count_who_studied_among_the_current_members() -> None:
             date="2026-03-06", by="sec", members=members,
         )  # fmt: skip
     facts = {"c1": {"roster": facts_of("roster", roster), "meetings": facts_of("meetings", doc)}}
-    rows = queries.resolutions(
+    rows, _ = queries.resolutions(
         facts, Period("2026-03", "2026-03"), {"c1": "Chi bộ 1"}, members=True
     )
     first, second = sorted(rows, key=lambda r: r["title"])
@@ -181,7 +181,16 @@ def test_resolutions_count_who_studied_among_the_current_members() -> None:
         {"member_id": "m3", "full_name": "Giàng A Chư"},  # died since: named as a former member
     ]
     assert (second["resolution_id"], second["studied"], second["studied_by"]) == (other, 0, [])
-    assert "studied_by" not in queries.resolutions(facts, Period("2026-03", "2026-03"))[0]
+    assert "studied_by" not in queries.resolutions(facts, Period("2026-03", "2026-03"))[0][0]
+    # Pages: rows in cell order, counted in all; only the page's rows are built.
+    many = {f"c{i}": facts["c1"] for i in range(1, 6)}  # 5 cells x 2 resolutions
+    page, total = queries.resolutions(many, Period("2026-03", "2026-03"), offset=3, limit=4)
+    everything, _ = queries.resolutions(many, Period("2026-03", "2026-03"))
+    assert total == 10 and page == everything[3:7]
+    assert (
+        queries.resolutions(many, Period("2026-03", "2026-03"), offset=9, limit=4)[0]
+        == everything[9:]
+    )
 
 
 @given(

@@ -133,10 +133,11 @@ def meetings_facts(values: Mapping[str, Any]) -> dict[str, Any]:
     months: dict[str, dict[str, int]] = {}
     resolutions = []
     studied_people: dict[str, int] = {}  # member id -> its bit in the resolutions' masks
-    found = mt.meetings_in(values)
-    for member_id in sorted(
-        {s.member_id for m in found.values() for r in m.resolutions for s in r.studied_by}
-    ):
+    # The meetings without their study records, which come as member ids alone: the same
+    # readers (``schema.meetings``), without building an object per study record.
+    found = mt.meetings_in({"meetings": values.get("meetings")})
+    studied = mt.studied_members(values.get(mt.STUDIES))
+    for member_id in sorted({m for per in studied.values() for m in per}):
         studied_people[member_id] = len(studied_people)
     for meeting in found.values():
         _bump(months, meeting.date, "held")
@@ -145,8 +146,8 @@ def meetings_facts(values: Mapping[str, Any]) -> dict[str, Any]:
         _bump(months, meeting.date, "recorded", len(meeting.attendance))
         for r in meeting.resolutions:
             mask = 0
-            for study in r.studied_by:
-                mask |= 1 << studied_people[study.member_id]
+            for member_id in studied.get(r.resolution_id, ()):
+                mask |= 1 << studied_people[member_id]
             resolutions.append(
                 {
                     "meeting_id": meeting.meeting_id,

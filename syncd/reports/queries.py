@@ -69,6 +69,9 @@ def party_count(
     departures; gender and ethnicity of the current members."""
     rows = []
     wanted = period.months()
+    counted = ("probationary", "full", "current", *PARTY_EVENTS)
+    total: dict[str, Any] = {"cell_id": "total", **dict.fromkeys(counted, 0)}
+    total["gender"], total["ethnicity"] = {}, {}
     for cell_id in sorted(cells):
         roster = cells[cell_id].get("roster") or {}
         status = roster.get("status", {})
@@ -79,10 +82,15 @@ def party_count(
         row["current"] = roster.get("current", 0)
         for event in PARTY_EVENTS:
             row[event] = events.get(event, 0)
-        row["gender"] = dict(roster.get("gender", {}))
-        row["ethnicity"] = dict(roster.get("ethnicity", {}))
+        for key in counted:
+            total[key] += row[key]
+        for key in ("gender", "ethnicity"):
+            row[key] = counts = dict(roster.get(key, {}))
+            merged = total[key]
+            for sub, n in counts.items():
+                merged[sub] = merged.get(sub, 0) + n
         rows.append(row)
-    return [*rows, _total(rows)]
+    return [*rows, total]
 
 
 def party_series(
@@ -164,29 +172,40 @@ def resolutions(
     period: Period,
     names: Mapping[str, str] = _NO_NAMES,
     members: bool = False,
-) -> list[dict[str, Any]]:
+    offset: int = 0,
+    limit: int | None = None,
+) -> tuple[list[dict[str, Any]], int]:
     """The resolutions recorded at the period's meetings, each with how many members studied
     it (``studied``; a member recorded twice counts once), how many of them are among the
     cell's current members (``studied_current`` of ``current``, and their ``studied_share``).
     ``members``: also list who studied it (``studied_by``: id and name; a former member's name
-    when they have left, the id alone if the roster no longer holds them)."""
+    when they have left, None if the roster no longer holds them).
+
+    Returns the rows ``offset`` to ``offset + limit`` (all with ``limit`` None) in cell order,
+    and how many there are in all: a province holds ~60,000 resolutions in a year, and only
+    the rows asked for are built."""
     found = []
+    total = 0
+    end = None if limit is None else offset + limit
     for cell_id in sorted(cells):
         facts = cells[cell_id]
         meetings = facts.get("meetings") or {}
-        listed = meetings.get("resolutions", [])
-        if not listed:
+        listed = [r for r in meetings.get("resolutions", ()) if (r.get("date") or "")[:7] in period]
+        first = total
+        total += len(listed)
+        if not listed or total <= offset or (end is not None and first >= end):
             continue
         roster = facts.get("roster") or {}
         current_names: Mapping[str, str] = roster.get("names", {})
+        former: Mapping[str, str] = roster.get("former", {})
         people: list[str] = meetings.get("studied_people", [])
         current_mask = 0
         for bit, member_id in enumerate(people):
             if member_id in current_names:
                 current_mask |= 1 << bit
         current = roster.get("current", 0)
-        for r in listed:
-            if (r.get("date") or "")[:7] not in period:
+        for index, r in enumerate(listed, start=first):
+            if index < offset or (end is not None and index >= end):
                 continue
             mask = r.get("studied", 0)
             studied_current = (mask & current_mask).bit_count()
@@ -197,7 +216,6 @@ def resolutions(
             row["current"] = current
             row["studied_share"] = round(studied_current / current, 4) if current else None
             if members:
-                former: Mapping[str, str] = roster.get("former", {})
                 row["studied_by"] = [
                     {
                         "member_id": member_id,
@@ -207,7 +225,7 @@ def resolutions(
                     if mask >> bit & 1
                 ]
             found.append(row)
-    return found
+    return found, total
 
 
 def residence(

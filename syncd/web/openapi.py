@@ -76,7 +76,8 @@ OPERATIONS = [
     Operation("get", "/api/audit", "Nhật ký", "Audit log", "admin", query=("unit_id",)),
     Operation("get", "/api/reports/{name}", "Báo cáo", "A report (party_count, meetings, "
               "resolutions, residence, tasks, freshness, conflicts)", "reports",
-              query=("unit", "from", "to", "today", "format", "stale_days", "members")),
+              query=("unit", "from", "to", "today", "format", "stale_days", "members", "offset",
+                     "limit")),
     Operation("post", "/api/enroll", "Ghi danh thiết bị bằng ảnh thẻ và ảnh chân dung",
               "Enrol a device with the card photo and a selfie", "enrolment", auth=False,
               body="multipart", answers={403: "face mismatch", 429: "rate limited"}),

@@ -8,8 +8,11 @@ Query: ``unit`` (required), ``from`` and ``to`` (months, ``YYYY-MM``; default th
 year), ``today`` (``YYYY-MM-DD``, for "overdue", "this month" and the last month of the party
 count's series; default the server's date), ``format`` = ``json`` (default) | ``csv`` (UTF-8
 with a BOM, so Excel reads Vietnamese) | ``xlsx``; for ``freshness``, ``stale_days`` (default
-7); for ``resolutions``, ``members=1`` to list who studied each resolution (a district's
-~6,700 resolutions studied by ~30 members each are 200,000 names: asked for, not by default).
+7); for ``resolutions``, ``members=1`` to list who studied each resolution, and ``offset``
+and ``limit`` (default 0 and 250, at most 5,000) to page through its rows: a district records
+~6,700 resolutions a year and a province ~60,000, studied by ~30 members each, which no answer
+within the reports' time targets can hold (docs/reports.md, "Speed"). The downloads (CSV,
+XLSX) hold every row unless ``limit`` is given.
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ NAMES = (
     "conflicts",
 )
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+PAGE = 250  # resolutions per JSON answer unless ``limit`` says otherwise
+MAX_PAGE = 5000
 _DAY = re.compile(r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -63,10 +68,12 @@ def compute(
     today: str,
     names: dict[str, str] | None = None,
     members: bool = False,
+    page: tuple[int, int | None] = (0, None),
 ) -> dict[str, Any]:
     """The report's answer: ``rows`` (one per cell, or per cell and assignee, per resolution,
     per conflict, with a total row where figures add up), plus what a report says beyond its
-    rows. ``names``: cell id -> name, for each row's ``cell_name``."""
+    rows. ``names``: cell id -> name, for each row's ``cell_name``; ``page``: the offset and
+    limit of the resolutions' rows."""
     names = names or {}
     if name == "party_count":
         return {
@@ -76,13 +83,39 @@ def compute(
     if name == "meetings":
         return queries.meetings_held(cells, period, today[:7], names)
     if name == "resolutions":
-        return {"rows": queries.resolutions(cells, period, names, members)}
+        offset, limit = page
+        rows, total = queries.resolutions(cells, period, names, members, offset, limit)
+        after = offset + len(rows)
+        return {
+            "rows": rows,
+            "total_rows": total,
+            "offset": offset,
+            "next_offset": after if after < total else None,
+        }
     if name == "residence":
         return {"rows": queries.residence(cells, names)}
     if name == "conflicts":
         rows = queries.conflicts(cells, names)
         return {"rows": rows, "total": len(rows), "cells": len({r["cell_id"] for r in rows})}
     return {"rows": queries.tasks(cells, today, names)}
+
+
+def _page(request: Request, fmt: str) -> tuple[int, int | None]:
+    """``offset`` and ``limit`` of the resolutions' rows: 250 per JSON answer by default,
+    every row in a download."""
+    try:
+        offset = int(request.query_params.get("offset", "0"))
+        raw = request.query_params.get("limit")
+        limit = int(raw) if raw is not None else (PAGE if fmt == "json" else None)
+    except ValueError:
+        offset, limit = -1, None
+    if offset < 0 or (limit is not None and not 1 <= limit <= MAX_PAGE):
+        raise invalid(
+            "bad_request",
+            f"Tham số offset/limit sai (limit từ 1 đến {MAX_PAGE}).",
+            f"Parameters offset/limit are malformed (limit from 1 to {MAX_PAGE}).",
+        )
+    return offset, limit
 
 
 def flat_rows(rows: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, Any]]]:
@@ -183,7 +216,15 @@ async def report(request: Request, principal: Principal) -> dict[str, Any] | Res
             tree.name,
         )
     else:
-        answer = compute(name, reports.index.cells(cells), period, today, tree.name, members == "1")
+        answer = compute(
+            name,
+            reports.index.cells(cells),
+            period,
+            today,
+            tree.name,
+            members == "1",
+            _page(request, fmt) if name == "resolutions" else (0, None),
+        )
     if fmt == "json":
         return {
             "report": name,
