@@ -24,7 +24,6 @@ from syncd.reports.facts import LEAVING_EVENTS
 CellFacts = Mapping[str, Mapping[str, Any]]  # kind -> facts of that cell's document
 
 PARTY_EVENTS = ("joined", "became_full", "transferred_in", "transferred_out", *LEAVING_EVENTS)
-TASK_COLUMNS = ("open", "in_progress", "overdue", "done")
 _NO_NAMES: Mapping[str, str] = {}
 
 
@@ -248,20 +247,29 @@ def tasks(
     """Per cell and assignee: open, in progress, overdue (not closed, due before ``today``),
     done. Cancelled tasks are left out of every column."""
     rows = []
-    totals = dict.fromkeys(TASK_COLUMNS, 0)
+    opened = started = overdue = done = 0
     for cell_id in sorted(cells):
         assignees = (cells[cell_id].get("tasks") or {}).get("assignees", {})
+        if not assignees:
+            continue
+        head = _start(cell_id, names)
         for assignee, per in assignees.items():  # sorted when reduced
-            row = _start(cell_id, names)
-            row["assignee"] = assignee
-            row["open"] = per["open"]
-            row["in_progress"] = per["in_progress"]
-            row["overdue"] = bisect_left(per["due"], today)
-            row["done"] = per["done"]
-            for key in TASK_COLUMNS:
-                totals[key] += row[key]
+            late = bisect_left(per["due"], today)
+            row = {
+                **head,
+                "assignee": assignee,
+                "open": per["open"],
+                "in_progress": per["in_progress"],
+                "overdue": late,
+                "done": per["done"],
+            }
+            opened += per["open"]
+            started += per["in_progress"]
+            overdue += late
+            done += per["done"]
             rows.append(row)
-    return [*rows, {"cell_id": "total", **totals}]
+    total = {"open": opened, "in_progress": started, "overdue": overdue, "done": done}
+    return [*rows, {"cell_id": "total", **total}]
 
 
 def conflicts(
