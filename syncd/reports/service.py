@@ -6,7 +6,7 @@ reduction), for at most ``budget_s`` (10 % of a core), in slices that yield to t
 reduction reads the plain values the server's checks kept for the document's accepted state
 (``syncd.core.plain_views``, keyed by heads, so only for exactly that state): reading the
 document again was most of a reduction's cost (2.2 ms of 2.5 for a roster of 30 members); from
-the kept values ``facts.document_facts`` takes 0.1-0.4 ms. A state the checks did not keep (a
+the kept values ``facts.document_facts`` takes 0.04-0.4 ms. A state the checks did not keep (a
 server-side edit, a concurrent author's merge) is read from the document.
 
 A report first reduces the noted documents of its own cells, so it counts every change accepted

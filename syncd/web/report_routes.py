@@ -46,10 +46,10 @@ NAMES = (
     "conflicts",
 )
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-PAGE = 250  # resolutions per JSON answer unless ``limit`` says otherwise
-MAX_PAGE = 5000
 _DAY = re.compile(r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PAGE = 250  # resolutions per JSON answer unless ``limit`` says otherwise
+MAX_PAGE = 5000
 
 
 def _query(request: Request, key: str, pattern: re.Pattern[str], default: str) -> str:
