@@ -253,11 +253,14 @@ def tasks(
         if not assignees:
             continue
         head = _start(cell_id, names)
+        # The assignee's name as the roster has it now (none for someone no longer a member).
+        people = (cells[cell_id].get("roster") or {}).get("names", {})
         for assignee, per in assignees.items():  # sorted when reduced
             late = bisect_left(per["due"], today)
             row = {
                 **head,
                 "assignee": assignee,
+                "assignee_name": people.get(assignee, ""),
                 "open": per["open"],
                 "in_progress": per["in_progress"],
                 "overdue": late,

@@ -28,6 +28,7 @@ DISTRICT_NAME = "Đảng bộ huyện Đồng Văn"
 CELLS = ("c-dv-lc-1", "c-dv-pb-1", "c-dv-pb-2")
 CELL = "c-dv-pb-1"
 CELL_NAME = "Chi bộ thôn Phố Trồ"
+CURRENT = ("probationary", "full")
 
 
 @pytest.fixture(scope="module")
@@ -129,6 +130,12 @@ def test_an_official_sees_the_districts_counts_as_the_documents_hold_them(
     tree = page.locator("#units")
     expect(tree.get_by_role("link", name=DISTRICT_NAME)).to_be_visible()
     assert "Mèo Vạc" not in tree.inner_text()
+    # Party count over time: a line of the members at each month's end, its figures as text.
+    chart = page.locator("#report figure svg[role=img]").first
+    points = chart.locator("circle.dot")
+    assert points.count() == 12, "one point per month of the year"
+    december = chart.locator("text.value").all_text_contents()[-1]
+    assert int(december) == totals["probationary"] + totals["full"], "the line ends at today"
 
 
 def test_meetings_chart_and_silent_cells_follow_the_documents(
@@ -157,6 +164,30 @@ def _cell_names(page: Page) -> list[str]:
         for t in page.locator("#report table").first.locator("tbody th").all_inner_texts()
         if t != "Tổng"
     ]
+
+
+def test_resolution_study_counts_the_members_who_studied(
+    official: Page, documents: dict[str, Any]
+) -> None:
+    page = official
+    page.get_by_role("link", name="Học tập nghị quyết").click()
+    expect(
+        page.get_by_role("heading", name=f"{DISTRICT_NAME} — Học tập nghị quyết")
+    ).to_be_visible()
+    expect(page.locator("#report")).to_have_attribute("aria-busy", "false")
+    shown = [
+        text.split(" / ")
+        for text in page.locator("#report tbody tr td:nth-child(6)").all_inner_texts()
+    ]
+    truth = []
+    for cell in CELLS:
+        current = {m for m, r in documents["members"][cell].items() if r["status"] in CURRENT}
+        for meeting in sorted(documents["meetings"][cell].values(), key=lambda m: m["date"]):
+            for r in meeting["resolutions"]:
+                studied = {s["member_id"] for s in r["studied_by"]} & current
+                truth.append([str(len(studied)), str(len(current))])
+    assert sorted(shown) == sorted(truth), (shown, truth)
+    assert any(int(done) > 0 for done, _ in shown), "the demo records who studied"
 
 
 def test_drilling_into_a_cell_shows_its_roster_minutes_and_tasks(
@@ -309,6 +340,8 @@ def test_signing_out_ends_the_session(server: ServerProcess, browser: Browser) -
     context = browser.new_context()
     try:
         page = context.new_page()
+        page.goto(server.http + "/dashboard/")
+        expect(page.get_by_role("button", name="Đăng xuất")).to_be_hidden()
         sign_in(server, page, "district_official", DISTRICT)
         expect(page.get_by_role("button", name="Đăng xuất")).to_be_visible()
         cookie = next(c for c in context.cookies() if c["name"] == "sotay_session")
@@ -324,3 +357,39 @@ def test_signing_out_ends_the_session(server: ServerProcess, browser: Browser) -
         assert json.loads(again.body())["error"]["code"] == "unauthenticated"
     finally:
         context.close()
+
+
+def test_a_conflict_from_two_offline_phones_waits_in_the_conflicts_report(
+    server: ServerProcess, official: Page, tmp_path: Path
+) -> None:
+    """The secretary and the deputy, both offline, add the same person with the same card:
+    once both synced, the district's conflicts list the duplicate card number, in words."""
+    docs = server.get_json(f"/api/cells/{CELL}", server.token("cell_secretary", CELL))
+    phones = []
+    for role in ("cell_secretary", "cell_deputy"):
+        identity = server.device(role, CELL)
+        device = tmp_path / f"{role}.sqlite3"
+        run_device(
+            device,
+            identity["member_id"],
+            [
+                ["add_cell", {"cell_id": CELL, "documents": docs["documents"]}],
+                ["sync", {"server": server.http}],
+            ],
+            identity=identity,
+        )
+        phones.append((device, identity["member_id"]))
+    for i, (device, member_id) in enumerate(phones):
+        fields = {"full_name": f"Giàng A Dế {i}", "card_number": "99.123456"}
+        run_device(device, member_id, [["add_member", {"cell_id": CELL, **fields}]])
+    for device, member_id in phones:
+        out = run_device(device, member_id, [["sync", {"server": server.http}]])
+        assert out[-1]["synced"] is True, out[-1]
+    page = official
+    page.get_by_role("link", name="Xung đột cần xử lý").click()
+    expect(
+        page.get_by_role("heading", name=f"{DISTRICT_NAME} — Xung đột cần xử lý")
+    ).to_be_visible()
+    row = row_of(page, CELL_NAME).filter(has_text="Trùng số thẻ đảng")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("99.123456")

@@ -335,9 +335,15 @@ const RENDERERS = {
       { key: "number", label: t("number") },
       { key: "date", label: t("date"), render: (r) => day(r.date) },
       { key: "studied_date", label: t("studied_date"), render: (r) => day(r.studied_date) },
+      { key: "studied_current", label: t("studied"), numeric: true, render: (r) => `${formatNumber(r.studied_current)} / ${formatNumber(r.current)}` },
+      { key: "studied_share", label: t("studied_share"), numeric: true, render: (r) => percent(r.studied_share) },
     ];
-    if (answer.rows.some((r) => "studied_count" in r)) columns.push(num("studied_count"));
-    return [table(t("resolutions"), columns.map((c) => (c.key === "studied_count" ? { ...c, label: t("studied") } : c)), answer.rows)];
+    const parts = [table(t("resolutions"), columns, answer.rows)];
+    // A province holds tens of thousands: the page shows one page; the downloads hold them all.
+    if (answer.next_offset !== null && answer.next_offset !== undefined) {
+      parts.push(h("p", { class: "note" }, t("morePages", { shown: answer.rows.length, total: answer.total_rows })));
+    }
+    return parts;
   },
 
   residence(answer) {
@@ -358,18 +364,15 @@ const RENDERERS = {
   },
 
   conflicts(answer) {
-    const rows = answer.rows.flatMap((row) =>
-      (row.conflicts ?? []).map((c) => ({ ...c, cell_id: row.cell_id, cell_name: row.cell_name })),
-    );
     return [
       table(
         t("conflicts"),
         [
           cellColumn(),
-          { key: "kind", label: t("kind") },
+          { key: "kind", label: t("kind"), render: (c) => t(`conflict_${c.kind}`) },
           { key: "message", label: t("conflict"), render: (c) => (currentLang() === "en" ? c.message_en : c.message_vi) },
         ],
-        rows,
+        answer.rows,
       ),
     ];
   },
@@ -502,7 +505,25 @@ const CELL_RENDERERS = {
         h("h4", {}, t("minutes")),
         h("div", { class: "minutes" }, m.minutes || t("noMinutes")),
         m.resolutions.length
-          ? h("div", {}, h("h4", {}, t("meetingResolutions")), h("ul", {}, m.resolutions.map((r) => h("li", {}, `${r.number ? `${r.number}: ` : ""}${r.title}${r.studied_date ? ` — ${t("studied_date")} ${day(r.studied_date)}` : ""}`))))
+          ? h(
+              "div",
+              {},
+              h("h4", {}, t("meetingResolutions")),
+              h(
+                "ul",
+                {},
+                m.resolutions.map((r) =>
+                  h(
+                    "li",
+                    {},
+                    `${r.number ? `${r.number}: ` : ""}${r.title}${r.studied_date ? ` — ${t("studied_date")} ${day(r.studied_date)}` : ""}`,
+                    r.studied_by?.length
+                      ? h("details", {}, h("summary", {}, `${t("studiedBy")}: ${r.studied_by.length}`), h("ul", {}, r.studied_by.map((st) => h("li", {}, `${names.get(st.member_id) ?? st.member_id} — ${day(st.date)}`))))
+                      : null,
+                  ),
+                ),
+              ),
+            )
           : null,
         m.attachments.length ? h("p", {}, h("strong", {}, `${t("attachments")}: `), m.attachments.map((a) => a.name).join(", ")) : null,
       );
