@@ -36,11 +36,13 @@ class PostgresMissing(RuntimeError):
 
 
 def find_bin_dir() -> Path | None:
-    """The directory of ``initdb`` and ``pg_ctl``: $SOTAY_PG_BIN, else the newest
-    /usr/lib/postgresql/*/bin, else whatever is on PATH."""
+    """The directory of ``initdb`` and ``pg_ctl``: $SOTAY_PG_BIN if set (and only there), else
+    the newest /usr/lib/postgresql/*/bin, else whatever is on PATH."""
     configured = os.environ.get("SOTAY_PG_BIN")
-    candidates = [Path(configured)] if configured else []
-    candidates += [
+    if configured:
+        found = Path(configured)
+        return found if (found / "initdb").is_file() and (found / "pg_ctl").is_file() else None
+    candidates = [
         Path(p)
         for p in sorted(
             glob.glob("/usr/lib/postgresql/*/bin"),
