@@ -12,7 +12,14 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 DATA_DIR ?= data
 
-.PHONY: run test lint install postgres soak clean
+.PHONY: run test lint install system-packages soak clean
+
+# Debian packages the tests drive: chromium for the browser tests (no browser is downloaded);
+# postgresql, from which the tests of several instances on one database start their own
+# throw-away server (tests/harness/postgres.py). Under `make test` (so in CI) a missing
+# PostgreSQL fails those tests instead of skipping them (SOTAY_REQUIRE_POSTGRES=1).
+SYSTEM_PACKAGES := chromium postgresql
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +35,11 @@ $(NODE_STAMP): tests/interop/package.json tests/interop/package-lock.json
 
 install: $(STAMP) $(NODE_STAMP)
 
+system-packages:
+	@dpkg -s $(SYSTEM_PACKAGES) >/dev/null 2>&1 || { \
+		$(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y $(SYSTEM_PACKAGES); }
+
 run: $(STAMP)
 	$(PY) server.py --demo --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR)
 
@@ -36,23 +48,11 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 
-# The tests of several instances on one database start their own throw-away PostgreSQL from
-# Debian's package (tests/harness/postgres.py): installed here once, as root. Under `make test`
-# (so in CI) a missing PostgreSQL fails those tests instead of skipping them.
-postgres:
-	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; \
-	elif [ "$$(id -u)" = 0 ]; then \
-		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql; \
-	else \
-		echo "PostgreSQL is not installed: run 'sudo apt-get install -y postgresql' once" >&2; \
-		exit 1; \
-	fi
-
-test: install lint postgres
+test: install system-packages lint
 	$(PY) tests/fetch_test_images.py
 	SOTAY_REQUIRE_POSTGRES=1 $(PY) -m pytest -q
 
-soak: install postgres
+soak: install system-packages
 	$(PY) tests/fetch_test_images.py
 	SOTAY_SOAK=1 SOTAY_REQUIRE_POSTGRES=1 $(PY) -m pytest -q -s tests/property tests/test_crash_soak.py
 

@@ -76,6 +76,12 @@ def main(argv: list[str] | None = None, policy: Policy | None = None) -> None:
         help="seconds a device token stays valid",
     )
     parser.add_argument(
+        "--web-session-ttl",
+        type=float,
+        default=Limits.web_session_ttl_s,
+        help="seconds a dashboard session (signed in with a one-time code) stays valid",
+    )
+    parser.add_argument(
         "--enrol-per-card",
         type=int,
         default=Limits.enrol_per_card_burst,
@@ -151,6 +157,7 @@ def main(argv: list[str] | None = None, policy: Policy | None = None) -> None:
         compact_after_changes=args.compact_after,
         compact_interval_s=args.compact_interval,
         token_ttl_s=args.token_ttl,
+        web_session_ttl_s=args.web_session_ttl,
         enrol_per_card_burst=args.enrol_per_card,
         enrol_per_client_burst=args.enrol_per_client,
         max_attachment_bytes=args.attachment_max_bytes,

@@ -127,6 +127,17 @@ def fetch_token_sync(
     return answer["token"], datetime.fromisoformat(answer["expires_at"])
 
 
+def web_sign_in_code(
+    server: str, identity: DeviceIdentity, timeout: float = 10.0
+) -> tuple[str, datetime]:
+    """A one-time code for the officials' dashboard (``/dashboard``), shown to the person who
+    types it into the browser: the device's key vouches for the browser session, so no password
+    exists (docs/dashboard.md). The code works once and expires within minutes."""
+    token, _ = fetch_token_sync(server, identity, timeout)
+    answer = http_json(f"{server.rstrip('/')}/api/web/codes", {}, token=token, timeout=timeout)
+    return answer["code"], datetime.fromisoformat(answer["expires_at"])
+
+
 async def fetch_token(
     server: str, identity: DeviceIdentity, timeout: float = 10.0
 ) -> tuple[str, datetime]:

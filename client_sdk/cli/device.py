@@ -1,4 +1,5 @@
-"""Setting up a device: ``sotay enrol``, ``sotay keygen``, ``sotay init`` and ``sotay status``."""
+"""Setting up a device: ``sotay enrol``, ``sotay keygen``, ``sotay init``, ``sotay status``, and
+``sotay web-code`` (a one-time code that signs the device's person in to the dashboard)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,18 @@ from pathlib import Path
 from client_sdk.cli.context import Context
 from client_sdk.cli.device_key import no_identity, read_identity
 from client_sdk.cli.errors import EXIT_OK, EXIT_USAGE, CliError
-from client_sdk.cli.server import fetch_cell, fetch_person, fetch_token, http_base, online
+from client_sdk.cli.server import (
+    HTTP_TIMEOUT,
+    device_server,
+    fetch_cell,
+    fetch_person,
+    fetch_token,
+    http_base,
+    online,
+)
 from client_sdk.cli.sync import run_sync, status_data
 from client_sdk.enrolment import enrol
-from client_sdk.identity import DeviceIdentity
+from client_sdk.identity import DeviceIdentity, web_sign_in_code
 from schema.documents import KINDS
 
 
@@ -209,4 +218,23 @@ def cmd_status(ctx: Context) -> int:
         state = "" if c["received"] else "  (chưa nhận dữ liệu / not received yet)"
         lines.append(f"  {c['cell_id']}  {c['name']}{state}")
     ctx.out.emit(data, lines)
+    return EXIT_OK
+
+
+def cmd_web_code(ctx: Context) -> int:
+    """A one-time code for the dashboard, typed into the browser by the person who holds this
+    device: the key proves who they are, so the dashboard needs no password."""
+    server = device_server(ctx, ctx.args.server)
+    identity = ctx.handbook().identity
+    if identity is None:
+        raise no_identity()
+    code, expires = online(server, lambda: web_sign_in_code(server, identity, timeout=HTTP_TIMEOUT))
+    ctx.out.emit(
+        {"code": code, "expires_at": expires.isoformat(), "dashboard": f"{server}/dashboard/"},
+        [
+            f"Mã đăng nhập / Sign-in code: {code}",
+            f"Mở / Open {server}/dashboard/ và nhập mã / and type the code "
+            f"(dùng một lần, hết hạn lúc / works once, expires at {expires:%H:%M:%S} UTC).",
+        ],
+    )
     return EXIT_OK

@@ -55,3 +55,12 @@ class Limits:
     write_stall_timeout_s: float = 30.0
     # Lifetime of a device token (only checked at the websocket upgrade and on HTTP calls).
     token_ttl_s: float = 15 * 60
+    # Dashboard sign-in (syncd/core/web_sign_in.py): a one-time code lives two minutes; a web
+    # session (cookie) a working day; codes per device, and redemptions per client address
+    # (a few tries a minute against a 40-bit code).
+    web_code_ttl_s: float = 120.0
+    web_session_ttl_s: float = 8 * 3600
+    web_code_device_rate: float = 0.2
+    web_code_device_burst: int = 5
+    web_sign_in_client_rate: float = 0.1
+    web_sign_in_client_burst: int = 10

@@ -47,6 +47,13 @@ class KeyedLimiter:
             bucket = self.buckets[key] = TokenBucket(self.rate, self.burst)
         return bucket.take(now)
 
+    def refund(self, key: str) -> None:
+        """Give back what ``take`` took for an attempt that turned out honest (a sign-in code
+        that was right): only failures spend the budget."""
+        bucket = (self.buckets or {}).get(key)
+        if bucket is not None:
+            bucket.tokens = min(bucket.burst, bucket.tokens + 1)
+
 
 @dataclass
 class ConcurrencyLimit:

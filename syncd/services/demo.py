@@ -136,6 +136,9 @@ async def _fill_cell(hub: DocumentHub, cell_id: str, docs: dict[str, str], rng: 
 
 
 OFFICIALS = [
+    # Listed first, so its device comes last in demo.json: the first district official there
+    # stays Đồng Văn's. Mèo Vạc's official is who must not see Đồng Văn.
+    ("cb-huyen-mv", "district_official", "d-mv"),
     ("cb-tinh-hg", "province_admin", PROVINCE[0]),
     ("cb-huyen-dv", "district_official", "d-dv"),
     ("cb-xa-pb", "grassroots_officer", "g-dv-pb"),

@@ -19,8 +19,9 @@ from dataclasses import replace
 from typing import Any
 
 from syncd.core.audit import AuditEntry
-from syncd.core.auth import Device, token_hash
+from syncd.core.auth import Device
 from syncd.core.org import Grant, OrgTree
+from syncd.core.web_sign_in import Kind, new_code, new_token, stored_hash, well_formed_token
 from syncd.storage.base import AuditLog, DirectoryStore
 
 TOKEN_TTL_S = 15 * 60
@@ -130,15 +131,31 @@ class Directory:
 
     # ---- tokens ----------------------------------------------------------------------------
 
-    async def issue_token(self, device_id: str, ttl_s: float = TOKEN_TTL_S) -> tuple[str, float]:
-        token = secrets.token_urlsafe(32)
+    async def issue_token(
+        self, device_id: str, ttl_s: float = TOKEN_TTL_S, kind: Kind = Kind.DEVICE
+    ) -> tuple[str, float]:
+        """A new secret of ``kind`` for the device: a device token, a web session or a
+        one-time sign-in code (``syncd.core.web_sign_in``); only its hash is stored."""
+        value = new_code() if kind is Kind.CODE else new_token()
         expires = time.time() + ttl_s
-        await self.store.add_token(token_hash(token), device_id, expires)
-        return token, expires
+        await self.store.add_token(stored_hash(kind, value), device_id, expires)
+        return value, expires
 
-    async def device_for_token(self, token: str) -> Device | None:
-        """The active device a token belongs to; None if unknown, expired or revoked."""
-        found = await self.store.token(token_hash(token))
+    async def device_for_token(self, token: str, kind: Kind = Kind.DEVICE) -> Device | None:
+        """The active device a token belongs to; None if malformed, unknown, expired or
+        revoked."""
+        if not well_formed_token(token):
+            return None
+        found = await self.store.token(stored_hash(kind, token))
+        return await self._active_unexpired(found)
+
+    async def take_token(self, value: str, kind: Kind) -> Device | None:
+        """Redeem a one-time code, or end a session: the secret is gone after this call, and
+        only one of two simultaneous callers gets its device."""
+        found = await self.store.take_token(stored_hash(kind, value))
+        return await self._active_unexpired(found)
+
+    async def _active_unexpired(self, found: tuple[str, float] | None) -> Device | None:
         if found is None or found[1] < time.time():
             return None
         return await self.find_device(found[0])

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from starlette.applications import Starlette
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
 
 from syncd.core.auth import Challenges
 from syncd.core.limits import Limits
@@ -24,6 +24,7 @@ from syncd.reports.service import Reports
 from syncd.services.assembly import assemble
 from syncd.services.attachments import Attachments
 from syncd.services.demo import seed_demo
+from syncd.services.unit_changes import UnitChanges
 from syncd.storage.base import Storage
 from syncd.storage.blobs import BlobStore
 from syncd.storage.blobs.files import FileBlobStore
@@ -33,11 +34,14 @@ from syncd.web import admin_routes as admin_api
 from syncd.web import auth_routes as auth_api
 from syncd.web import (
     blob_routes,
+    dashboard,
     enrol_routes,
     import_routes,
     log_redaction,
     openapi,
+    records_routes,
     report_routes,
+    sign_in_routes,
 )
 from syncd.web import read_routes as http_api
 from syncd.web.import_routes import ImportJobs
@@ -83,12 +87,20 @@ ROUTES = [
     ),
     Route("/api/audit", auth_api.authenticated(admin_api.audit_log)),
     Route("/api/reports/{name}", auth_api.authenticated(report_routes.report)),
+    Route("/api/cells/{cell_id}/records", auth_api.authenticated(records_routes.cell_records)),
+    Route("/api/web/codes", auth_api.authenticated(sign_in_routes.issue_code), methods=["POST"]),
+    Route("/api/web/session", sign_in_routes.open_session, methods=["POST"]),
+    Route("/api/web/session", sign_in_routes.close_session, methods=["DELETE"]),
+    Route("/api/web/session", auth_api.authenticated(sign_in_routes.session_info)),
+    Route("/api/web/changes", auth_api.authenticated(sign_in_routes.unit_changes)),
     Route("/api/enroll", enrol_routes.enroll, methods=["POST"]),
     Route("/api/imports", auth_api.authenticated(import_routes.start_import), methods=["POST"]),
     Route("/api/imports/{job_id}", auth_api.authenticated(import_routes.import_status)),
     Route("/api/imports/{job_id}/problems.csv", auth_api.authenticated(import_routes.problems_csv)),
     Route("/api/export", auth_api.authenticated(import_routes.export)),
     WebSocketRoute("/sync", sync_endpoint),
+    Route("/", dashboard.to_dashboard),
+    Mount("/dashboard", app=dashboard.static_files(), name="dashboard"),
 ]
 
 
@@ -143,6 +155,9 @@ def create_app(
         app.state.storage, app.state.store, app.state.hub = storage, storage.documents, hub
         app.state.directory, app.state.registry = directory, registry
         app.state.challenges = Challenges.from_limits(limits)
+        app.state.sign_in_limits = sign_in_routes.SignInLimits(limits)
+        app.state.unit_changes = UnitChanges(directory.tree)
+        hub.on_stored.append(app.state.unit_changes.on_stored)
         app.state.connections_per_client = ConcurrencyLimit(limits.max_connections_per_client)
         app.state.limits = limits
         app.state.peer_metadata = {"storageId": storage.storage_id, "isEphemeral": False}

@@ -18,9 +18,12 @@ from starlette.responses import JSONResponse, Response
 from schema.errors import SotayError
 from syncd.core.auth import Challenges, auth_error, b64decode, bad_nonce, verify_signature
 from syncd.core.policy import Principal
+from syncd.core.web_sign_in import Kind
 from syncd.services.directory import Directory
 from syncd.web.bodies import iso, json_body
 from syncd.web.errors import error_response
+
+SESSION_COOKIE = "sotay_session"
 
 _UNKNOWN_DEVICE = (
     "unknown_device",
@@ -71,20 +74,31 @@ async def token(request: Request) -> JSONResponse:
     return JSONResponse({"token": value, "expires_at": iso(expires)})
 
 
-async def principal_for_token(directory: Directory, value: str | None) -> Principal | None:
+async def principal_for_token(
+    directory: Directory, value: str | None, kind: Kind = Kind.DEVICE
+) -> Principal | None:
     if not value:
         return None
-    device = await directory.device_for_token(value)
+    device = await directory.device_for_token(value, kind)
     if device is None:
         return None
     return Principal(person_id=device.person_id, device_id=device.device_id)
 
 
 async def bearer_principal(request: Request) -> Principal:
-    """The caller of an admin/report endpoint, from ``Authorization: Bearer <token>``."""
+    """The caller of an admin/report endpoint, from ``Authorization: Bearer <token>``; for a
+    read (GET, HEAD) also from the dashboard's session cookie. A cookie never authorises a
+    write: with no form to forge, a page elsewhere cannot act as the official."""
     header = request.headers.get("authorization", "")
-    value = header[7:] if header.lower().startswith("bearer ") else None
-    principal = await principal_for_token(request.app.state.directory, value)
+    if header:
+        value = header[7:] if header.lower().startswith("bearer ") else None
+        principal = await principal_for_token(request.app.state.directory, value)
+    elif request.method in ("GET", "HEAD"):
+        principal = await principal_for_token(
+            request.app.state.directory, request.cookies.get(SESSION_COOKIE), Kind.WEB
+        )
+    else:
+        principal = None
     if principal is None:
         raise auth_error(
             "unauthenticated",

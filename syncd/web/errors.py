@@ -18,8 +18,10 @@ STATUS: dict[str, int] = {
     "unknown_device": 401,
     "bad_nonce": 401,
     "bad_signature": 401,
+    "bad_code": 401,
     # what you may do
     "forbidden": 403,
+    "officials_only": 403,
     "face_mismatch": 403,
     "selfie_is_card_photo": 403,
     "same_image": 403,

@@ -77,6 +77,24 @@ OPERATIONS = [
     Operation("get", "/api/reports/{name}", "Báo cáo", "A report (party_count, meetings, "
               "resolutions, residence, tasks, freshness)", "reports",
               query=("unit", "from", "to", "today", "format", "stale_days")),
+    Operation("get", "/api/cells/{cell_id}/records", "Hồ sơ một chi bộ (chỉ xem)",
+              "A cell's roster, meetings and tasks, read only", "reports"),
+    Operation("post", "/api/web/codes", "Mã đăng nhập trang tổng hợp (từ thiết bị đã ghi danh)",
+              "A one-time dashboard sign-in code, asked by an enrolled device", "dashboard",
+              body="json", answers={403: "officials only", 429: "rate limited"}),
+    Operation("post", "/api/web/session", "Đăng nhập trang tổng hợp bằng mã một lần",
+              "Trade a one-time code for a session cookie", "dashboard", auth=False,
+              body="json", answers={201: "signed in: sotay_session cookie set",
+                                    401: "wrong or expired code", 429: "rate limited"}),
+    Operation("delete", "/api/web/session", "Đăng xuất", "Sign out (ends the session)",
+              "dashboard", auth=False),
+    Operation("get", "/api/web/session", "Phiên đăng nhập: người, quyền, đơn vị",
+              "The session: person, grants, units reviewed, labels", "dashboard"),
+    Operation("get", "/api/web/changes", "Đơn vị có thay đổi mới không",
+              "A number that moves when a change reaches the unit", "dashboard",
+              query=("unit",)),
+    Operation("get", "/", "Trang tổng hợp", "The dashboard (redirects to /dashboard/)",
+              "dashboard", auth=False, answers={302: "to /dashboard/"}),
     Operation("post", "/api/enroll", "Ghi danh thiết bị bằng ảnh thẻ và ảnh chân dung",
               "Enrol a device with the card photo and a selfie", "enrolment", auth=False,
               body="multipart", answers={403: "face mismatch", 429: "rate limited"}),
@@ -134,11 +152,19 @@ def _operation(op: Operation) -> dict[str, Any]:
         "tags": [op.tag],
         "parameters": params,
         "responses": responses,
-        "security": [{"deviceToken": []}] if op.auth else [],
+        "security": _security(op),
     }
     if op.body is not None:
         out["requestBody"] = {"required": True, "content": _BODIES[op.body]}
     return out
+
+
+def _security(op: Operation) -> list[dict[str, list[str]]]:
+    """A device token for every authenticated route; the dashboard's session cookie too, for
+    reads only (a cookie never authorises a write)."""
+    if not op.auth:
+        return []
+    return [{"deviceToken": []}, *([{"webSession": []}] if op.method in ("get", "head") else [])]
 
 
 def _path_names(path: str) -> list[str]:
@@ -164,7 +190,14 @@ def document() -> dict[str, Any]:
                     "type": "http",
                     "scheme": "bearer",
                     "description": "A device token from POST /api/auth/token",
-                }
+                },
+                "webSession": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "sotay_session",
+                    "description": "The dashboard's session, from POST /api/web/session "
+                    "(GET and HEAD only)",
+                },
             },
             "schemas": {"Error": _ERROR},
         },

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from client_sdk.cli.device import cmd_enrol, cmd_init, cmd_keygen, cmd_status
+from client_sdk.cli.device import cmd_enrol, cmd_init, cmd_keygen, cmd_status, cmd_web_code
 from client_sdk.cli.parser.base import LeafAdder, SubParsers
 from client_sdk.cli.sync import cmd_sync
 
@@ -126,4 +126,22 @@ def add_device_commands(commands: SubParsers, leaf: LeafAdder) -> None:
         "Device status: pending changes, last sync, cells",
         cmd_status,
         cell=False,
+    )
+
+    p = leaf(
+        commands,
+        "web-code",
+        "Mã đăng nhập trang tổng hợp / Dashboard sign-in code",
+        cmd_web_code,
+        cell=False,
+        description="Xin mã một lần để đăng nhập trang tổng hợp (/dashboard) trên máy tính: "
+        "khóa của thiết bị này xác nhận bạn, không cần mật khẩu. Chỉ dành cho bí thư chi bộ "
+        "và cán bộ cấp trên.\nGet a one-time code to sign in to the dashboard (/dashboard) in "
+        "a browser: this device's key vouches for you, no password. For cell secretaries and "
+        "officials above them.",
+    )
+    p.add_argument(
+        "--server",
+        metavar="URL",
+        help="đổi máy chủ (được ghi nhớ) / use and remember another server address",
     )
