@@ -5,8 +5,8 @@ Instance A is started first and seeds the demo province; instance B, on the same
 finds it and writes its own demo devices (``demo.json`` in its data dir). Both share
 ``SOTAY_FACE_KEY``, as ``--database`` requires. A stock JS client (``tests/interop``) syncs
 through A and a Python SDK device through B; edits cross both ways, revocations and grants made
-through A act on B, a sign-in nonce serves once across both, and a SIGKILL of A while it accepts
-changes loses none it acknowledged.
+through A act on B, a sign-in nonce serves once across both, a report asked of B counts a change
+accepted by A, and a SIGKILL of A while it accepts changes loses none it acknowledged.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from client_sdk.connection import SyncConnection
 from client_sdk.identity import DeviceIdentity, ServerRefused, http_json
 from schema.automerge_io import get_obj, plain
 from syncd.protocol.document_id import from_url
+from tests.harness.device_process import run_device
 from tests.harness.postgres import PostgresServer
 from tests.harness.server_process import ServerProcess
 from tests.test_interop_js import NodeClient, run_client
@@ -361,3 +362,39 @@ async def test_the_js_client_reads_through_b_what_was_created_through_a(
     found = await run_client("find", b.ws_as("cell_deputy"), created["url"])
     assert found["doc"] == {"title": "Biên bản họp chi bộ", "count": 2}
     assert sorted(found["heads"]) == sorted(created["heads"])
+
+
+async def test_a_member_added_through_a_shows_in_a_report_asked_of_b_within_a_second(
+    pair: tuple[ServerProcess, ServerProcess], tmp_path: Path
+) -> None:
+    """The report index of each instance hears of every change stored anywhere (the feed's
+    notices load the cell's document and tell the index, as a change accepted there would)."""
+    a, b = pair
+    cell_id = _first_cell(a)["unit_id"]
+
+    def probationary() -> int:
+        report = b.get_json("/api/reports/party_count?unit=d-dv", b.token("district_official"))
+        return {r["cell_id"]: r for r in report["rows"]}[cell_id]["probationary"]
+
+    before = probationary()
+    identity = a.device("cell_secretary", cell_id)
+    documents = a.get_json(f"/api/cells/{cell_id}", a.token("cell_secretary", cell_id))
+    device = tmp_path / "secretary.sqlite3"
+    out = await asyncio.to_thread(
+        run_device,
+        device,
+        identity["member_id"],
+        [
+            ["add_cell", {"cell_id": cell_id, "documents": documents["documents"]}],
+            ["sync", {"server": a.http}],
+            ["add_member", {"cell_id": cell_id, "full_name": "Thào Mí Say", "member_id": "m-moi"}],
+            ["sync", {"server": a.http}],
+        ],
+        identity=identity,
+    )
+    assert out[-1]["synced"] is True, out[-1]
+    synced_at = time.monotonic()
+    while probationary() != before + 1:
+        elapsed = time.monotonic() - synced_at
+        assert elapsed < WITHIN_S, "B's report did not count A's new member within 1 s"
+        await asyncio.sleep(0.05)

@@ -139,3 +139,23 @@ async def test_a_lagging_instance_catches_up_on_resync(rigs: tuple[HubRig, HubRi
     caught = await a.hub.snapshot(doc_id)
     assert caught is not None and caught.get(ROOT, "while_cut") is not None
     assert cluster.stats.resyncs == 1
+
+
+async def test_a_cell_document_another_instance_changed_reaches_the_listeners_here(
+    rigs: tuple[HubRig, HubRig],
+) -> None:
+    """B has not loaded the roster; A changes it: B's stored-change listeners (the card index
+    for enrolment, the report index) still hear of it, with the document as stored."""
+    a, b = rigs
+    doc_id = (await a.province(["c1"]))["c1"]["roster"]
+    await asyncio.sleep(0.2)  # the registration's own notices
+    assert b.services.cluster is not None
+    await b.services.cluster.idle()
+    b.hub.unload_idle(now=float("inf"))
+    assert doc_id not in b.hub.loaded()
+    heard: list[Document] = []
+    b.hub.on_stored.append(
+        lambda info, doc: heard.append(doc) if info.document_id == doc_id else None
+    )
+    await a.hub.change(doc_id, _put("the_change"))
+    await _until(lambda: any(d.get(ROOT, "the_change") is not None for d in heard))
