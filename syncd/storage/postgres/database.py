@@ -5,9 +5,9 @@ Durability is PostgreSQL's own (``synchronous_commit=on``, the default): a write
 COMMIT is flushed to the WAL, so "durable before advertised" holds as on SQLite. There is no
 writer of our own batching commits as on SQLite (``syncd/storage/sqlite/group_commit.py``):
 PostgreSQL already flushes the WAL of every transaction committing at the same moment in one go,
-so concurrent transactions on the pool's connections share their fsyncs; and each of our
-transactions is sent in pipeline mode, one round trip whatever its statements (docs/scaling.md,
-"Writes", has what this measured).
+so concurrent transactions on the pool's connections share their fsyncs. Each of our writes is
+one round trip: an append is one statement (``documents.py``), other transactions are sent in
+pipeline mode (docs/scaling.md, "Writes", has what this measured).
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ class Database:
     async def fetchall(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         async with self.pool.connection() as conn:
             cur = await conn.execute(query, params)  # type: ignore[arg-type]  # our own SQL
-            return await cur.fetchall()
+            return await cur.fetchall() if cur.description is not None else []
 
     async def fetchone(self, query: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
         rows = await self.fetchall(query, params)
@@ -158,5 +158,7 @@ class Database:
             return results
 
     async def execute(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """One statement in its own transaction; its rows."""
-        return (await self.transaction([(query, params)]))[0]
+        """One statement, which is its own transaction (autocommit): committed when this
+        returns; its rows. One round trip, none of the pipeline's bookkeeping: the writes on
+        the hot path (appends) are single statements for that reason."""
+        return await self.fetchall(query, params)

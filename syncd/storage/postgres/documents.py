@@ -23,20 +23,51 @@ delivered on commit).
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 
 from syncd.core.audit import AuditEntry
 from syncd.core.policy import DocumentInfo
 from syncd.protocol.change_chunk import NotAChange, change_hash
 from syncd.storage.base import StoredSince
-from syncd.storage.postgres.database import Database, Statement, notify
-from syncd.storage.postgres.directory import audit_insert
+from syncd.storage.postgres.database import CHANNEL, Database
 
-_INSERT_CHANGES = (
-    "INSERT INTO changes(document_id, hash, seq, data) "
-    "SELECT %s, c.hash, nextval('change_seq'), c.data "
-    "FROM unnest(%s::bytea[], %s::bytea[]) WITH ORDINALITY AS c(hash, data, n) ORDER BY c.n "
-    "ON CONFLICT (document_id, hash) DO NOTHING"
+_HOLD_FOR_APPEND = (
+    "UPDATE documents SET pending = pending + %(n)s WHERE document_id = %(d)s RETURNING document_id"
 )
+_HOLD_FOR_CREATE = (
+    "INSERT INTO documents(document_id, kind, unit_id, owner_id, pending) "
+    "VALUES(%(d)s, %(kind)s, %(unit)s, %(owner)s, %(n)s) RETURNING document_id"
+)
+
+
+def _write(hold: str, audit: bool) -> str:
+    """One statement (one round trip, one transaction) that holds the document's row
+    (``hold``: the UPDATE of an append waits for the row lock of an append committing; the
+    INSERT of a create), then adds the changes, the audit row and the notice. The changes'
+    numbers are drawn in the projection of a join with the held row, so only once it is
+    held: a row of the join exists only after ``hold`` returned its row."""
+    audited = (
+        ", audited AS (INSERT INTO audit(at, person_id, device_id, document_id, unit_id, "
+        "action, outcome, rule, detail) SELECT %(at)s, %(person)s, %(device)s, doc.document_id, "
+        "%(a_unit)s, %(action)s, %(outcome)s, %(rule)s, %(detail)s FROM doc)"
+        if audit
+        else ""
+    )
+    return (
+        f"WITH doc AS ({hold}), "
+        "added AS (INSERT INTO changes(document_id, hash, seq, data) "
+        "SELECT doc.document_id, c.hash, nextval('change_seq'), c.data FROM doc, "
+        "unnest(%(hashes)s::bytea[], %(datas)s::bytea[]) WITH ORDINALITY AS c(hash, data, n) "
+        f"ORDER BY c.n ON CONFLICT (document_id, hash) DO NOTHING){audited} "
+        "SELECT pg_notify(%(channel)s, %(notice)s) FROM doc"
+    )
+
+
+_WRITES = {
+    (hold, audit): _write(sql, audit)
+    for hold, sql in (("append", _HOLD_FOR_APPEND), ("create", _HOLD_FOR_CREATE))
+    for audit in (False, True)
+}
 
 
 def change_key(chunk: bytes) -> bytes:
@@ -52,9 +83,6 @@ def change_key(chunk: bytes) -> bytes:
 class PostgresDocumentStore:
     def __init__(self, db: Database) -> None:
         self.db = db
-
-    def _notice(self, document_id: str) -> Statement:
-        return notify(f"{self.db.instance_id} document {document_id}")
 
     async def info(self, document_id: str) -> DocumentInfo | None:
         row = await self.db.fetchone(
@@ -93,44 +121,44 @@ class PostgresDocumentStore:
             seq = max(seq, int(number))
         return StoredSince(after, seq, snapshot, changes)
 
-    def _append(
+    def _params(
         self, document_id: str, changes: list[bytes], audit: AuditEntry | None
-    ) -> list[Statement]:
-        hashes = [change_key(c) for c in changes]
-        return [
-            # The row lock first: numbers are drawn only once this document's earlier appends
-            # have committed (see the module's docstring).
-            (
-                "UPDATE documents SET pending = pending + %s WHERE document_id = %s "
-                "RETURNING document_id",
-                (len(changes), document_id),
-            ),
-            (_INSERT_CHANGES, (document_id, hashes, changes)),
-            *([audit_insert(audit)] if audit else []),
-            self._notice(document_id),
-        ]
+    ) -> dict[str, object]:
+        params: dict[str, object] = {
+            "d": document_id,
+            "n": len(changes),
+            "hashes": [change_key(c) for c in changes],
+            "datas": changes,
+            "channel": CHANNEL,
+            "notice": f"{self.db.instance_id} document {document_id}",
+        }
+        if audit is not None:
+            params.update(
+                at=datetime.now(UTC),
+                person=audit.person_id,
+                device=audit.device_id,
+                a_unit=audit.unit_id,
+                action=audit.action,
+                outcome=audit.outcome,
+                rule=audit.rule,
+                detail=audit.detail[:500],
+            )
+        return params
 
     async def create(
         self, info: DocumentInfo, changes: list[bytes], audit: AuditEntry | None = None
     ) -> None:
-        await self.db.transaction(
-            [
-                (
-                    "INSERT INTO documents(document_id, kind, unit_id, owner_id) "
-                    "VALUES(%s, %s, %s, %s)",
-                    (info.document_id, info.kind, info.unit_id, info.owner_id),
-                ),
-                *self._append(info.document_id, changes, audit),
-            ]
-        )
+        params = self._params(info.document_id, changes, audit)
+        params.update(kind=info.kind, unit=info.unit_id, owner=info.owner_id)
+        await self.db.execute(_WRITES["create", audit is not None], params)
 
     async def append(
         self, document_id: str, changes: list[bytes], audit: AuditEntry | None = None
     ) -> None:
         if not changes:
             return
-        locked = (await self.db.transaction(self._append(document_id, changes, audit)))[0]
-        if not locked:
+        params = self._params(document_id, changes, audit)
+        if not await self.db.execute(_WRITES["append", audit is not None], params):
             raise KeyError(document_id)
 
     async def last_seq(self, document_id: str) -> int:
