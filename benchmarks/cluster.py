@@ -18,6 +18,9 @@ cell, progress notes on the cell's task). Each configuration starts from the sam
   does: the worst case).
 * ``postgres-2-affine``: two instances; both devices of a cell on one instance, cells split
   between the two by a hash of the cell id (docs/scaling.md's routing).
+* ``postgres-2-follower``: two instances, every device on A; B has no device and only follows
+  what A stores (its indexes cover every cell): B's CPU per edit of A is what each further
+  instance pays for every edit made anywhere.
 
 Workloads, each configuration: ``open`` (edits at a fixed total rate, ``--rate``: latency from
 an edit to the cell's other device holding it, p50/p99) and ``closed`` (every device edits again
@@ -62,6 +65,7 @@ from load_province import seed  # noqa: E402
 from tests.harness.postgres import PostgresServer  # noqa: E402
 from tests.harness.server_process import ServerProcess, process_rss_kib  # noqa: E402
 
+STATS_SETTLE_S = 11.0
 FACE_KEY = base64.b64encode(b"benchmark-face-key-of-32-bytes!!").decode()
 
 
@@ -158,8 +162,9 @@ class Instances:
 def make_devices(
     manifest: dict[str, Any], instances: Instances, cells: int, placement: str
 ) -> list[Device]:
-    """Two devices per cell; ``placement``: "one" (a single instance), "crossing" (first
-    device on A, second on B) or "affine" (both on the instance the cell id hashes to)."""
+    """Two devices per cell; ``placement``: "one" or "follower" (all on the first instance),
+    "crossing" (first device on A, second on B) or "affine" (both on the instance the cell id
+    hashes to)."""
     devices: list[Device] = []
     servers = instances.servers
     for entry in manifest["cells"][:cells]:
@@ -168,7 +173,12 @@ def make_devices(
         doc_id = entry["tasks"].removeprefix("automerge:")
         home = int(hashlib.sha256(entry["cell"].encode()).hexdigest(), 16) % len(servers)
         for k, dev in enumerate(entry["devices"]):
-            server = servers[k % len(servers)] if placement == "crossing" else servers[home]
+            if placement == "crossing":
+                server = servers[k % len(servers)]
+            elif placement == "affine":
+                server = servers[home]
+            else:
+                server = servers[0]
             devices.append(
                 Device(
                     f"{dev['device_id']}-{random.randrange(1 << 30)}",
@@ -271,7 +281,10 @@ async def closed_loop(
     for d in devices:
         d.on_acked = counter(d)
     await loop(2.0)  # warm-up
-    await asyncio.sleep(1.5)  # PostgreSQL publishes its counters within a second
+    if pg is not None:
+        # A backend publishes its counters when it goes idle for 10 s at the latest
+        # (PGSTAT_IDLE_INTERVAL): wait them out, so the window counts its own work only.
+        await asyncio.sleep(STATS_SETTLE_S)
     db0 = await asyncio.to_thread(database_counters, instances.database) if pg else None
     pids = instances.pids()
     pg0 = postgres_cpu_s(pg) if pg else 0.0
@@ -284,7 +297,8 @@ async def closed_loop(
     pg1 = postgres_cpu_s(pg) if pg else 0.0
     rss = [process_rss_kib(p) for p in pids]
     per_instance = [b - a for a, b in zip(acked0, acked_by, strict=True)]
-    await asyncio.sleep(1.5)
+    if pg is not None:
+        await asyncio.sleep(STATS_SETTLE_S)
     db1 = await asyncio.to_thread(database_counters, instances.database) if pg else None
     elapsed = t1 - t0
     total = sum(per_instance)
@@ -296,6 +310,9 @@ async def closed_loop(
         "acked_edits_per_s": round(total / elapsed, 1),
         "acked_edits_per_s_by_instance": [round(n / elapsed, 1) for n in per_instance],
         "instance_cpu_share": [round(u / elapsed, 2) for u in used],
+        # Each instance's CPU over every edit acknowledged anywhere (for the follower: what
+        # following another instance's edits costs).
+        "instance_cpu_ms_per_edit": [round(1000 * u / max(1, total), 2) for u in used],
         # Every instance's CPU over every edit acknowledged anywhere: what one edit costs the
         # service (the instance accepting it, and the others applying it).
         "instances_cpu_ms_per_edit": round(1000 * sum(used) / max(1, total), 2),
@@ -356,7 +373,13 @@ def main() -> None:
     parser.add_argument(
         "--only",
         nargs="*",
-        default=["sqlite-1", "postgres-1", "postgres-2-crossing", "postgres-2-affine"],
+        default=[
+            "sqlite-1",
+            "postgres-1",
+            "postgres-2-crossing",
+            "postgres-2-affine",
+            "postgres-2-follower",
+        ],
     )
     args = parser.parse_args()
     started = time.time()
@@ -412,7 +435,7 @@ def main() -> None:
                     )
                 )
                 log(f"  closed: {figures['closed']}")
-                if placement != "affine":
+                if placement in ("one", "crossing"):
                     figures["idle"] = asyncio.run(idle(manifest, inst, args.idle_cells))
                     log(f"  idle: {figures['idle']}")
             out["configurations"][name] = figures
