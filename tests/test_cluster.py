@@ -125,6 +125,9 @@ async def test_edits_cross_between_instances_both_ways_within_a_second(
     print(f"cluster edit latency: B->A {to_js_s * 1000:.0f} ms, A->B {to_py_s * 1000:.0f} ms")
     assert to_js_s < WITHIN_S, f"the JS client on A saw B's edit after {to_js_s:.2f} s"
     assert to_py_s < WITHIN_S, f"the device on B saw A's edit after {to_py_s:.2f} s"
+    # B says how it follows A (what an operator watches).
+    cluster = http_json(f"{b.http}/api/health")["cluster"]
+    assert cluster["documents_read"] > 0 and cluster["failures"] == 0, cluster
     # Both instances hold and report the same document.
     heads_a = a.get_json(f"/api/documents/{doc_id}")["heads"]
     heads_b = b.get_json(f"/api/documents/{doc_id}")["heads"]
