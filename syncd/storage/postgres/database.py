@@ -19,7 +19,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql as pgsql
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from syncd.storage.postgres.schema import MIGRATION_LOCK, MIGRATIONS, SCHEMA_VERSION
 
@@ -28,6 +28,10 @@ log = logging.getLogger("syncd.postgres")
 # Every notification of every instance goes on this one channel (``feed.py`` reads it).
 CHANNEL = "sotay"
 Statement = tuple[str, Sequence[Any]]
+
+
+class DatabaseUnavailable(RuntimeError):
+    """PostgreSQL could not be reached at start."""
 
 
 class SchemaTooNew(RuntimeError):
@@ -74,7 +78,17 @@ class Database:
             # answers storage_unavailable and the device retries).
             timeout=30.0,
         )
-        await pool.open(wait=True, timeout=30.0)
+        try:
+            await pool.open(wait=True, timeout=30.0)
+        except PoolTimeout:
+            await pool.close()
+            where = psycopg.conninfo.conninfo_to_dict(url)
+            raise DatabaseUnavailable(
+                f"no connection to PostgreSQL at {where.get('host', 'localhost')}:"
+                f"{where.get('port', 5432)}/{where.get('dbname', '')} within 30 s (the log "
+                "above says why): is it running, and does the URL name its host, port, user "
+                "and database?"
+            ) from None
         db = cls(pool, secrets.token_hex(8))
         try:
             await db._migrate()
