@@ -14,8 +14,11 @@ DATA_DIR ?= data
 
 .PHONY: run test lint install system-packages soak clean
 
-# Debian packages the tests drive: chromium for the browser tests (no browser is downloaded).
-SYSTEM_PACKAGES := chromium
+# Debian packages the tests drive: chromium for the browser tests (no browser is downloaded);
+# postgresql, from which the tests of several instances on one database start their own
+# throw-away server (tests/harness/postgres.py). Under `make test` (so in CI) a missing
+# PostgreSQL fails those tests instead of skipping them (SOTAY_REQUIRE_POSTGRES=1).
+SYSTEM_PACKAGES := chromium postgresql
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(STAMP): pyproject.toml
@@ -47,11 +50,11 @@ lint: $(STAMP)
 
 test: install system-packages lint
 	$(PY) tests/fetch_test_images.py
-	$(PY) -m pytest -q
+	SOTAY_REQUIRE_POSTGRES=1 $(PY) -m pytest -q
 
-soak: install
+soak: install system-packages
 	$(PY) tests/fetch_test_images.py
-	SOTAY_SOAK=1 $(PY) -m pytest -q -s tests/property tests/test_crash_soak.py
+	SOTAY_SOAK=1 SOTAY_REQUIRE_POSTGRES=1 $(PY) -m pytest -q -s tests/property tests/test_crash_soak.py
 
 clean:
 	rm -rf $(VENV) tests/interop/node_modules $(DATA_DIR) .pytest_cache .ruff_cache .hypothesis

@@ -43,6 +43,12 @@ def main(argv: list[str] | None = None, policy: Policy | None = None) -> None:
         "--data-dir", type=Path, default=Path("data"), help="folder for the SQLite store"
     )
     parser.add_argument(
+        "--database",
+        metavar="URL",
+        help="PostgreSQL shared by several instances (postgresql://user@host:port/dbname; "
+        "needs SOTAY_FACE_KEY); default: the SQLite file in the data dir",
+    )
+    parser.add_argument(
         "--demo", action="store_true", help="seed a demo province and write DATA_DIR/demo.json"
     )
     parser.add_argument(
@@ -136,6 +142,15 @@ def main(argv: list[str] | None = None, policy: Policy | None = None) -> None:
     )
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(args_in)
+    if args.database is not None:
+        from syncd.storage.postgres.database import check_url
+        from syncd.web.app import check_shared_database
+
+        try:
+            check_url(args.database)
+            check_shared_database(args.database)
+        except ValueError as exc:
+            parser.error(str(exc))
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
     limits = Limits(
         max_frame_bytes=args.max_frame_bytes,
@@ -158,6 +173,7 @@ def main(argv: list[str] | None = None, policy: Policy | None = None) -> None:
         policy=policy,
         demo=args.demo,
         face_warmup=not args.no_face_warmup,
+        database=args.database,
     )
     uvicorn.run(
         app,

@@ -23,6 +23,7 @@ from automerge.core import Document
 from schema import roster, tasks
 from syncd.reports.service import Reports
 from syncd.services.assembly import assemble
+from syncd.storage.base import Storage
 from syncd.storage.sqlite import DB_FILE, open_sqlite
 
 PROVINCE = "p-load"
@@ -36,9 +37,18 @@ def cell_id(i: int) -> str:
     return f"c-load-{i:05d}"
 
 
-async def seed(data_dir: Path, cells: int, concurrency: int = 64) -> dict[str, Any]:
-    """Create the province in ``data_dir`` (which must be new); returns the manifest."""
-    storage = await open_sqlite(data_dir / DB_FILE)
+async def seed(
+    data_dir: Path, cells: int, concurrency: int = 64, database: str | None = None
+) -> dict[str, Any]:
+    """Create the province in ``data_dir`` (which must be new), or in the PostgreSQL database
+    ``database`` (``benchmarks/cluster.py``); returns the manifest."""
+    storage: Storage
+    if database is not None:
+        from syncd.storage.postgres import open_postgres
+
+        storage = await open_postgres(database, listen=False)
+    else:
+        storage = await open_sqlite(data_dir / DB_FILE)
     services = await assemble(storage)
     registry, directory, hub = services.registry, services.directory, services.hub
     # The report index is written as the documents are, as on a server that has run a while:

@@ -1,6 +1,6 @@
-"""What every blob store adapter must do (``syncd.storage.blobs``): the filesystem adapter the
-server runs and the in-memory one, held to the same contract. A later S3 or PostgreSQL adapter
-joins the parametrisation."""
+"""What every blob store adapter must do (``syncd.storage.blobs``): the filesystem adapter a
+single server runs, the PostgreSQL one several instances share, and the in-memory one, held to
+the same contract. A later S3 adapter joins the parametrisation."""
 
 from __future__ import annotations
 
@@ -16,20 +16,28 @@ from schema.errors import SotayError
 from syncd.storage.blobs import BlobStore
 from syncd.storage.blobs.files import FileBlobStore
 from syncd.storage.blobs.memory import MemoryBlobStore
+from syncd.storage.postgres import open_postgres
 
 DATA = bytes(range(256)) * 40  # 10,240 bytes
 SHA = hashlib.sha256(DATA).hexdigest()
 
 
-@pytest.fixture(params=["files", "memory"])
+@pytest.fixture(params=["files", "memory", "postgres"])
 async def blobs(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[BlobStore]:
     store: BlobStore
+    storage = None
     if request.param == "files":
         store = await FileBlobStore.open(tmp_path / "blobs")
+    elif request.param == "postgres":
+        storage = await open_postgres(request.getfixturevalue("pg_url"), listen=False)
+        assert storage.blobs is not None
+        store = storage.blobs
     else:
         store = MemoryBlobStore()
     yield store
     await store.close()
+    if storage is not None:
+        await storage.close()
 
 
 async def _upload(blobs: BlobStore, unit: str = "c1", now: float = 100.0) -> None:

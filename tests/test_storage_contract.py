@@ -1,8 +1,9 @@
 """The storage contract: what every adapter behind ``syncd.storage.base`` must do.
 
-Runs against each adapter (SQLite on a real file, in memory); a new adapter joins by adding
-itself to ``ADAPTERS``. Durable adapters also run every check again after a reopen, which is what
-the server does at each restart.
+Runs against each adapter (SQLite on a real file, in memory, PostgreSQL in a fresh database of
+the throw-away server from ``tests/conftest.py``); a new adapter joins by adding itself to
+``ADAPTERS``. Durable adapters also run every check again after a reopen, which is what the
+server does at each restart.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from syncd.core.auth import Device
 from syncd.core.org import Unit
 from syncd.core.policy import DocumentInfo
 from syncd.protocol.document_id import new_document_id
-from syncd.storage.base import Storage
+from syncd.storage.base import DocumentStore, Storage
 from syncd.storage.memory import open_memory
+from syncd.storage.postgres import open_postgres
 from syncd.storage.sqlite import open_sqlite
 
 
@@ -42,21 +44,26 @@ class Adapter:
         return self.storage
 
 
-async def _sqlite(tmp: Path) -> Adapter:
+async def _sqlite(request: pytest.FixtureRequest, tmp: Path) -> Adapter:
     path = tmp / "contract.sqlite3"
     return Adapter(await open_sqlite(path), True, lambda: open_sqlite(path))
 
 
-async def _memory(tmp: Path) -> Adapter:
+async def _memory(request: pytest.FixtureRequest, tmp: Path) -> Adapter:
     return Adapter(open_memory(), False)
 
 
-ADAPTERS = {"sqlite": _sqlite, "memory": _memory}
+async def _postgres(request: pytest.FixtureRequest, tmp: Path) -> Adapter:
+    url = request.getfixturevalue("pg_url")
+    return Adapter(await open_postgres(url, listen=False), True, lambda: open_postgres(url))
+
+
+ADAPTERS = {"sqlite": _sqlite, "memory": _memory, "postgres": _postgres}
 
 
 @pytest_asyncio.fixture(params=list(ADAPTERS))
 async def adapter(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Adapter]:
-    made = await ADAPTERS[request.param](tmp_path)
+    made = await ADAPTERS[request.param](request, tmp_path)
     yield made
     await made.storage.close()
 
@@ -138,6 +145,61 @@ async def test_compaction_replaces_exactly_the_folded_changes(adapter: Adapter) 
     assert await store.load(doc_id) == b"SNAP2"
     assert await store.counts(doc_id) == (0, True)
     assert await store.last_seq(doc_id) == 0
+
+
+async def test_reading_since_a_sequence_number_resumes_exactly(adapter: Adapter) -> None:
+    """What an instance that has read a document up to n gets when it reads again: the changes
+    after n, and the snapshot too once a compaction folded changes it had not read."""
+    docs = adapter.storage.documents
+    doc_id = new_document_id()
+    await docs.create(DocumentInfo(doc_id, "roster", "c1"), [b"1", b"2"])
+    whole = await docs.read_since(doc_id, 0)
+    assert whole is not None and (whole.snapshot, whole.changes) == (None, [b"1", b"2"])
+    assert whole.data == await docs.load(doc_id) == b"12"
+    await docs.append(doc_id, [b"3", b"4"])
+    upto_four = await _seq(docs, doc_id)
+    await docs.append(doc_id, [b"5"])
+    since = await docs.read_since(doc_id, whole.seq)
+    assert since is not None and (since.snapshot, since.changes) == (None, [b"3", b"4", b"5"])
+    assert since.seq > upto_four > whole.seq
+    nothing = await docs.read_since(doc_id, since.seq)
+    assert nothing is not None and (nothing.snapshot, nothing.changes, nothing.seq) == (
+        None,
+        [],
+        since.seq,
+    )
+    # Another instance folds everything up to "4" while we had read only up to "2".
+    await docs.compact(doc_id, b"S1234", upto_four)
+    behind = await docs.read_since(doc_id, whole.seq)
+    assert behind is not None and (behind.snapshot, behind.changes) == (b"S1234", [b"5"])
+    assert behind.seq == since.seq
+    current = await docs.read_since(doc_id, since.seq)
+    assert current is not None and (current.snapshot, current.changes) == (None, [])
+    assert await docs.read_since(new_document_id(), 0) is None
+
+
+async def _seq(docs: DocumentStore, doc_id: str) -> int:
+    found = await docs.read_since(doc_id, 0)
+    assert found is not None
+    return found.seq
+
+
+async def test_an_older_snapshot_never_replaces_a_newer_one(adapter: Adapter) -> None:
+    """Two instances compacting one document: the one that had read less must not put back
+    changes the other folded, nor drop any change."""
+    docs = adapter.storage.documents
+    doc_id = new_document_id()
+    await docs.create(DocumentInfo(doc_id, "tasks", "c1"), [b"1"])
+    early = await _seq(docs, doc_id)
+    await docs.append(doc_id, [b"2"])
+    late = await _seq(docs, doc_id)
+    await docs.append(doc_id, [b"3"])
+    await docs.compact(doc_id, b"S12", late)
+    await docs.compact(doc_id, b"S1", early)  # the slower instance, done later
+    for reopen in (False, True):
+        store = (await adapter.reopen()).documents if reopen else docs
+        assert await store.load(doc_id) == b"S123"
+        assert await store.counts(doc_id) == (1, True)
 
 
 async def test_documents_by_unit_and_kind(adapter: Adapter) -> None:
@@ -254,6 +316,49 @@ async def test_a_taken_token_is_gone_and_taken_once(adapter: Adapter) -> None:
     d = (await adapter.reopen()).directory
     assert await d.token(b"code") is None, "a taken token stays gone after a reopen"
     assert await d.token(b"kept") == ("dev-1", pytest.approx(later))
+
+
+async def test_one_grant_and_one_device_read_as_stored(adapter: Adapter) -> None:
+    """What an instance re-reads when another one tells it a grant or a device changed."""
+    d = adapter.storage.directory
+    await d.add_unit(Unit("p", None, "province", "Tỉnh"))
+    grant = await d.add_grant("a", "province_admin", "p", None)
+    await d.add_device(Device("dev-1", "a", b"k" * 32, "phone", False, held=True), None)
+    assert await d.grant(grant.grant_id) == (grant, True)
+    assert await d.device("dev-1") == Device("dev-1", "a", b"k" * 32, "phone", False, True)
+    await d.revoke_grant(grant.grant_id, "a")
+    await d.confirm_device("dev-1", "sec")
+    await d.revoke_device("dev-1", "sec")
+    d = (await adapter.reopen()).directory
+    assert await d.grant(grant.grant_id) == (grant, False)
+    assert await d.device("dev-1") == Device("dev-1", "a", b"k" * 32, "phone", True, False)
+    assert await d.grant(grant.grant_id + 1000) is None
+    assert await d.device("dev-9") is None
+
+
+async def test_a_nonce_is_redeemed_once_by_its_device_before_it_expires(adapter: Adapter) -> None:
+    d = adapter.storage.directory
+    now = time.time()
+    await d.add_nonce(b"n1", "dev-1", now + 60, keep=4)
+    await d.add_nonce(b"n2", "dev-1", now + 60, keep=4)
+    await d.add_nonce(b"old", "dev-1", now - 1, keep=4)
+    assert not await d.take_nonce(b"n1", "dev-2", now), "another device's nonce"
+    taken = await asyncio.gather(*(d.take_nonce(b"n1", "dev-1", now) for _ in range(5)))
+    assert taken.count(True) == 1, "five redemptions at once: exactly one succeeds"
+    assert not await d.take_nonce(b"old", "dev-1", now), "expired"
+    assert not await d.take_nonce(b"never", "dev-1", now)
+    assert await d.take_nonce(b"n2", "dev-1", now)
+
+
+async def test_a_device_holds_at_most_keep_nonces_and_loses_the_oldest(adapter: Adapter) -> None:
+    d = adapter.storage.directory
+    now = time.time()
+    for n in range(6):
+        await d.add_nonce(f"n{n}".encode(), "dev-1", now + 60, keep=4)
+    await d.add_nonce(b"other", "dev-2", now + 60, keep=4)
+    kept = [n for n in range(6) if await d.take_nonce(f"n{n}".encode(), "dev-1", now)]
+    assert kept == [2, 3, 4, 5]
+    assert await d.take_nonce(b"other", "dev-2", now)
 
 
 async def test_sealed_face_descriptors(adapter: Adapter) -> None:

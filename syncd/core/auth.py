@@ -87,12 +87,16 @@ def verify_signature(public_key: bytes, nonce: bytes, signature: bytes) -> bool:
 
 @dataclass
 class Challenges:
-    """Outstanding nonces: nonce -> (device_id, expiry). Bounded per device, not globally.
+    """Who may ask for a sign-in nonce now, and the nonce. Where outstanding nonces are kept is
+    the directory store's (``add_nonce``/``take_nonce``): in this process for SQLite, in the
+    database for PostgreSQL, where a nonce issued by one instance is redeemed on another and
+    must be single-use across all of them.
 
-    A global cap lets one client fill it and lock every other device out of signing in. Here
-    each registered device holds at most ``per_device`` nonces (a new one replaces its oldest,
-    so a device retrying never locks itself out), and requests are rate-limited per device and
-    per client address; the total is then bounded by the number of registered devices.
+    Bounded per device, not globally: a global cap lets one client fill it and lock every other
+    device out of signing in. Each registered device holds at most ``per_device`` nonces (a new
+    one replaces its oldest, so a device retrying never locks itself out), and requests are
+    rate-limited per device and per client address (in each instance's memory: N instances
+    allow N times the rate, and the per-device bound on outstanding nonces stays global).
     """
 
     per_device: int = Limits.challenges_per_device
@@ -106,9 +110,6 @@ class Challenges:
             Limits.challenge_client_rate, Limits.challenge_client_burst
         )
     )
-    pending: dict[bytes, tuple[str, float]] = field(default_factory=dict)
-    by_device: dict[str, deque[bytes]] = field(default_factory=dict)
-    _next_sweep: float = 0.0
 
     @classmethod
     def from_limits(cls, limits: Limits) -> Challenges:
@@ -128,28 +129,47 @@ class Challenges:
         if not self.client_limiter.take(client, now):
             raise _too_many("client")
 
-    def issue(self, device_id: str, now: float) -> bytes:
-        self._sweep(now)
+    def issue(self, device_id: str, now: float) -> tuple[bytes, float]:
+        """A new nonce for ``device_id`` and when it expires, or too_many_challenges; the
+        caller stores it (``DirectoryStore.add_nonce`` with ``per_device``)."""
         if not self.device_limiter.take(device_id, now):
             raise _too_many("device")
-        held = self.by_device.setdefault(device_id, deque())
-        while len(held) >= self.per_device:
-            self.pending.pop(held.popleft(), None)
-        nonce = secrets.token_bytes(NONCE_BYTES)
-        self.pending[nonce] = (device_id, now + NONCE_TTL_S)
-        held.append(nonce)
-        return nonce
+        return secrets.token_bytes(NONCE_BYTES), now + NONCE_TTL_S
 
-    def redeem(self, device_id: str, nonce: bytes, now: float) -> None:
-        """Consume ``nonce`` for ``device_id`` or raise: unknown, expired, or someone else's."""
+
+def bad_nonce() -> AuthError:
+    return auth_error(
+        "bad_nonce",
+        "Mã thử thách không hợp lệ hoặc đã hết hạn.",
+        "Unknown, used or expired nonce.",
+    )
+
+
+@dataclass
+class PendingNonces:
+    """Outstanding nonces in one process's memory: nonce -> (device_id, expiry), at most
+    ``keep`` per device (the oldest goes). What the SQLite and memory adapters keep; one process
+    owns their data, and a nonce lives a minute, so a restart may forget them."""
+
+    pending: dict[bytes, tuple[str, float]] = field(default_factory=dict)
+    by_device: dict[str, deque[bytes]] = field(default_factory=dict)
+    _next_sweep: float = 0.0
+
+    def add(self, nonce: bytes, device_id: str, expires_at: float, keep: int, now: float) -> None:
+        self._sweep(now)
+        held = self.by_device.setdefault(device_id, deque())
+        while held and len(held) >= keep:
+            self.pending.pop(held.popleft(), None)
+        self.pending[nonce] = (device_id, expires_at)
+        held.append(nonce)
+
+    def take(self, nonce: bytes, device_id: str, now: float) -> bool:
+        """Consume ``nonce`` for ``device_id``: False if unknown, expired or someone else's."""
         found = self.pending.get(nonce)
         if found is None or found[1] < now or found[0] != device_id:
-            raise auth_error(
-                "bad_nonce",
-                "Mã thử thách không hợp lệ hoặc đã hết hạn.",
-                "Unknown, used or expired nonce.",
-            )
+            return False
         self._forget(nonce)
+        return True
 
     def _forget(self, nonce: bytes) -> None:
         found = self.pending.pop(nonce, None)

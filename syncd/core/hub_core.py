@@ -90,6 +90,10 @@ class DocumentState:
     # first message carries only heads, the changes come after our reply, and only then is the
     # document created in storage. Until then it is unavailable to everyone else.
     stored: bool = True
+    # Every stored change numbered up to ``seq`` is in ``live.doc`` (storage.base, "Sequence
+    # numbers"): where reading what other instances stored resumes, and how far this
+    # instance may compact.
+    seq: int = 0
 
 
 @dataclass
@@ -129,16 +133,17 @@ class HubCore:
 
     # ---- documents ---------------------------------------------------------------------------
 
-    def install(self, info: DocumentInfo, stored: bytes) -> list[bytes]:
-        """Take a document loaded from storage; returns the changes its migration made (to be
-        persisted before anything is said about it). Migrations run here, once, on the server."""
+    def install(self, info: DocumentInfo, stored: bytes, seq: int = 0) -> list[bytes]:
+        """Take a document loaded from storage (holding every change up to ``seq``); returns
+        the changes its migration made (to be persisted before anything is said about it).
+        Migrations run here, once, on the server."""
         live = LiveDocument.load(info.document_id, stored)
         migrated: list[bytes] = []
         if info.kind is not None:
             before = live.doc.get_heads()
             if migrate(live.doc):
                 migrated = [c.bytes for c in live.doc.get_changes(before)]
-        self.documents[info.document_id] = DocumentState(live, info)
+        self.documents[info.document_id] = DocumentState(live, info, seq=seq)
         return migrated
 
     def forget(self, document_id: str) -> None:
@@ -227,6 +232,24 @@ class HubCore:
                 )
                 effects.append(Send(key, frame))
         return effects
+
+    def receive_stored(
+        self, document_id: str, snapshot: bytes | None, changes: list[bytes], seq: int
+    ) -> list[Effect] | None:
+        """What another instance stored beyond ``state.seq`` (checked there: not judged
+        again): into the canonical document, then out to this instance's peers of it and to
+        the stored-change listeners, exactly as a change accepted here. Nothing to persist.
+        None if the changes did not fit (the caller reloads the document)."""
+        state = self.documents.get(document_id)
+        if state is None or not state.stored:
+            return []
+        new = state.live.absorb(snapshot, changes)
+        if new is None:
+            return None
+        state.seq = max(state.seq, seq)
+        if not new:
+            return []
+        return [*self._fan_out(state.live, exclude=None), Stored(state.info, state.live.doc)]
 
     def server_change(self, document_id: str, edit: Callable[[Document], object]) -> list[Effect]:
         """A server-side edit of the canonical document, stored and fanned out like a peer's."""

@@ -27,7 +27,7 @@ from syncd.core.author_view import author_view
 from syncd.core.errors import ChangeRejected, PeerBlocked
 from syncd.core.recent_states import RecentStates
 from syncd.protocol.errors import CorruptSyncData
-from syncd.protocol.sync_header import agreement, read_header
+from syncd.protocol.sync_header import agreement, carrying, read_header
 
 PeerKey = int  # identity of one connection; senderIds are chosen by clients and can repeat
 
@@ -161,6 +161,28 @@ class LiveDocument:
         session = waiting.fork()
         session.merge(self.doc)
         return session
+
+    def absorb(self, snapshot: bytes | None, changes: list[bytes]) -> list[bytes] | None:
+        """Changes another instance checked and stored: into the canonical document as they
+        are (a fork takes them, then becomes canonical, as for a peer's message). With a
+        ``snapshot`` (that instance compacted past what we had read) the whole stored document
+        is merged. Returns the changes new to us, or None if some lack dependencies we do not
+        have (storage order makes that impossible; the caller then reloads the document)."""
+        before = self.doc.get_heads()
+        trial = self.doc.fork()
+        if snapshot is not None:
+            trial.merge(Document.load(snapshot + b"".join(changes)))
+        elif changes:
+            trial.receive_sync_message(SyncState(), Message.decode(carrying(changes)))
+        if waits_for_dependencies(trial):
+            return None
+        if trial.get_heads() == before:
+            return []
+        trial.set_actor(self.doc.get_actor())
+        new = trial.get_changes(before)
+        self.recent.advance(trial, [c.hash for c in new])
+        self.doc = trial
+        return [c.bytes for c in new]
 
     def change(self, edit: Callable[[Document], object]) -> list[bytes]:
         """A server-side edit (migrations, demo data, tests). Returns the new change bytes."""

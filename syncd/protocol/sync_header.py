@@ -1,5 +1,7 @@
 """The header of an Automerge sync message (the sender's heads and the hashes it needs), and
-the one message the server writes itself: the stock server's "we agree" (``agreement``).
+the two messages the server writes itself: the stock server's "we agree" (``agreement``), and a
+message that only carries changes (``carrying``), which is how stored changes enter a document
+(``automerge.core`` has no call to apply change chunks to a document in place).
 
 ``automerge.core.Message`` exposes no fields, yet both ends need these two: the client reads the
 server's heads to know which local edits were acknowledged, and the server reads its own ``need``
@@ -84,3 +86,12 @@ def agreement(heads: list[bytes]) -> bytes:
     heads = sorted(heads)
     have = _leb128(1) + _hash_list(heads) + _leb128(0)  # last_sync, then a zero-length bloom
     return bytes([0x42]) + _hash_list(heads) + _hash_list([]) + have + _leb128(0)
+
+
+def carrying(changes: list[bytes]) -> bytes:
+    """A sync message with no heads, needs or haves that carries ``changes`` (change chunks):
+    received on a fresh ``SyncState`` it applies them, as any sync message's changes are."""
+    body = b"".join(_leb128(len(change)) + change for change in changes)
+    return (
+        bytes([0x42]) + _hash_list([]) + _hash_list([]) + _leb128(0) + _leb128(len(changes)) + body
+    )

@@ -1,5 +1,6 @@
 """The server's services assembled over one storage: directory, registry and hub, wired so that
-revocations close sessions and refusals are audited.
+revocations close sessions and refusals are audited; and, when the storage is shared by several
+instances (it has a change feed), the cluster service that follows the others' writes.
 
 One function, used by the web composition root and by the in-process test harness alike, so the
 tests run the very wiring the server runs.
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from syncd.core.hierarchy import HierarchyPolicy
 from syncd.core.limits import Limits
 from syncd.core.policy import Policy
+from syncd.services.cluster import Cluster
 from syncd.services.directory import Directory
 from syncd.services.hub import DocumentHub
 from syncd.services.registry import Registry
@@ -24,6 +26,7 @@ class Services:
     directory: Directory
     registry: Registry
     hub: DocumentHub
+    cluster: Cluster | None = None  # running: close it before the storage
 
 
 async def assemble(
@@ -48,4 +51,5 @@ async def assemble(
         lambda person, device: hub.close_sessions(person_id=person, device_id=device)
     )
     registry = Registry(storage.directory, storage.documents, on_unit=directory.unit_added)
-    return Services(storage, directory, registry, hub)
+    cluster = None if storage.feed is None else Cluster(storage.feed, hub, directory).start()
+    return Services(storage, directory, registry, hub, cluster)

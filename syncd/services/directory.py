@@ -3,6 +3,11 @@
 Everything the policy asks on the hot path (roles on a unit, is this device active) is answered
 from memory; every change is written to storage first and then mirrored, so a restart loses
 nothing. Revocations notify listeners (the hub closes the affected sessions at once).
+
+With several instances on one database, a change made through another instance arrives as a
+notice (``syncd.services.cluster``) and is re-read from storage (``reload_grant``,
+``reload_device``, ``reload_unit``; ``reload_all`` after notices may have been lost), with the
+same listeners called as for a change made here.
 """
 
 from __future__ import annotations
@@ -112,6 +117,14 @@ class Directory:
         device = self.devices.get(device_id)
         return device if device is not None and not device.revoked else None
 
+    async def find_device(self, device_id: str) -> Device | None:
+        """The active device, read from storage if this instance has not heard of it yet: a
+        phone enrolled through another instance signs in here a moment later, possibly before
+        that instance's notice arrives."""
+        if device_id not in self.devices:
+            await self.reload_device(device_id)
+        return self.active_device(device_id)
+
     async def store_face(self, device_id: str, person_id: str, sealed: bytes) -> None:
         """The enrolment's selfie descriptor, already encrypted (``enrolment.sealing``)."""
         await self.store.add_face(device_id, person_id, sealed)
@@ -134,18 +147,65 @@ class Directory:
         if not well_formed_token(token):
             return None
         found = await self.store.token(stored_hash(kind, token))
-        return self._active_unexpired(found)
+        return await self._active_unexpired(found)
 
     async def take_token(self, value: str, kind: Kind) -> Device | None:
         """Redeem a one-time code, or end a session: the secret is gone after this call, and
         only one of two simultaneous callers gets its device."""
         found = await self.store.take_token(stored_hash(kind, value))
-        return self._active_unexpired(found)
+        return await self._active_unexpired(found)
 
-    def _active_unexpired(self, found: tuple[str, float] | None) -> Device | None:
+    async def _active_unexpired(self, found: tuple[str, float] | None) -> Device | None:
         if found is None or found[1] < time.time():
             return None
-        return self.active_device(found[0])
+        return await self.find_device(found[0])
+
+    # ---- changes made through other instances ------------------------------------------------
+
+    async def reload_unit(self, unit_id: str) -> None:
+        unit = await self.store.unit(unit_id)
+        if unit is not None:
+            self.tree.add_unit(unit.unit_id, unit.parent_id, unit.level, unit.name)
+
+    async def reload_grant(self, grant_id: int) -> None:
+        found = await self.store.grant(grant_id)
+        if found is None:
+            return
+        grant, active = found
+        if active:
+            if grant.unit_id not in self.tree.level:  # granted on a unit made a moment ago
+                await self.reload_unit(grant.unit_id)
+            self.tree.add_grant(grant)
+        elif grant_id in self.tree.grants:
+            self.tree.remove_grant(grant_id)
+            self._revoked(grant.person_id, None)
+
+    async def reload_device(self, device_id: str) -> None:
+        device = await self.store.device(device_id)
+        if device is None:
+            return
+        was = self.devices.get(device_id)
+        self.devices[device_id] = device
+        if device.revoked and (was is None or not was.revoked):
+            self._revoked(None, device_id)
+
+    async def reload_all(self) -> None:
+        """Re-read units, grants and devices (notices may have been lost): whatever was
+        revoked meanwhile closes its sessions as if revoked here."""
+        for unit in await self.store.units():
+            self.tree.add_unit(unit.unit_id, unit.parent_id, unit.level, unit.name)
+        active = {g.grant_id: g for g in await self.store.active_grants()}
+        for grant_id, grant in list(self.tree.grants.items()):
+            if grant_id not in active:
+                self.tree.remove_grant(grant_id)
+                self._revoked(grant.person_id, None)
+        for grant in active.values():
+            self.tree.add_grant(grant)
+        for device in await self.store.devices():
+            was = self.devices.get(device.device_id)
+            self.devices[device.device_id] = device
+            if device.revoked and was is not None and not was.revoked:
+                self._revoked(None, device.device_id)
 
     # ---- audit -----------------------------------------------------------------------------
 

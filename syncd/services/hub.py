@@ -4,6 +4,12 @@ For each incoming sync message, under the document's lock: load on demand → le
 (no await inside) → carry out its effects in order: append new changes to storage and wait for
 the commit, only then reply to the sender and fan out to the other peers of the document.
 Replies are therefore never ahead of the disk.
+
+Several instances may share one storage (PostgreSQL): each keeps, per loaded document, how far
+it has read the stored changes (``DocumentState.seq``), and ``catch_up`` brings in what the
+others stored since, fanned out to this instance's peers like a change accepted here
+(``syncd.services.cluster`` calls it for each notice). Compaction first catches up, then folds
+only what it has read, so it never drops a change another instance just appended.
 """
 
 from __future__ import annotations
@@ -130,7 +136,10 @@ class DocumentHub:
             info = await self.store.info(doc_id)
             if info is None:
                 return None
-            migrated = self.core.install(info, await self.store.load(doc_id) or b"")
+            stored = await self.store.read_since(doc_id, 0)
+            if stored is None:
+                return None
+            migrated = self.core.install(info, stored.data, stored.seq)
             if migrated:
                 try:
                     await self.store.append(doc_id, migrated)
@@ -172,6 +181,54 @@ class DocumentHub:
             await self._open(doc_id)
             doc = self.core.stored_document(doc_id)
             return None if doc is None else doc.fork()
+
+    # ---- what other instances stored ------------------------------------------------------
+
+    async def catch_up(self, doc_id: str, load: bool = False) -> bool:
+        """Bring in what other instances stored of ``doc_id`` since this one read it. A
+        document not in memory is left alone, unless ``load``: then a cell's document is loaded
+        (whole, so current) and the stored-change listeners hear of it as of a change accepted
+        here, since the indexes they keep (card numbers, reports) cover every cell, loaded or
+        not. True if the document is in memory afterwards."""
+        async with self._locked(doc_id):
+            state = self.core.documents.get(doc_id)
+            if state is not None:
+                await self._catch_up(doc_id, state)
+                return True
+            if not load:
+                return False
+            info = await self.store.info(doc_id)
+            if info is None or info.kind is None:
+                return False
+            state = await self._open(doc_id)
+            if state is None:
+                return False
+            self._stored(state.info, state.live.doc)
+            return True
+
+    async def _catch_up(self, doc_id: str, state: DocumentState) -> None:
+        """Under the document's lock."""
+        if not state.stored:
+            return
+        found = await self.store.read_since(doc_id, state.seq)
+        if found is None or (found.snapshot is None and not found.changes):
+            return
+        effects = self.core.receive_stored(doc_id, found.snapshot, found.changes, found.seq)
+        if effects is None:
+            # Cannot happen while storage keeps its order; if it did, the whole document
+            # from storage still fits.
+            log.warning("stored changes of %s lack dependencies: merging it whole", doc_id)
+            whole = await self.store.read_since(doc_id, 0)
+            if whole is not None:
+                effects = self.core.receive_stored(doc_id, whole.data, [], whole.seq)
+            if effects is None:
+                self.core.forget(doc_id)
+                return
+        await self._carry_out(doc_id, effects)
+
+    def loaded(self) -> list[str]:
+        """The documents in memory now."""
+        return list(self.core.documents)
 
     # ---- effects -------------------------------------------------------------------------
 
@@ -227,12 +284,16 @@ class DocumentHub:
     async def compact(self, doc_id: str) -> bool:
         """Fold the appended changes of one document into a snapshot."""
         async with self._locked(doc_id):
-            upto = await self.store.last_seq(doc_id)
             state = await self._open(doc_id)
-            if state is None or upto == 0:
+            if state is None or await self.store.last_seq(doc_id) == 0:
                 return False
-            # Every change up to `upto` is in memory: appends happen under this same lock.
-            await self.store.compact(doc_id, state.live.doc.save(), upto)
+            # Appends of this instance happen under this same lock; another instance's may
+            # land at any moment: read up to now, and fold only what was read (state.seq).
+            await self._catch_up(doc_id, state)
+            state = self.core.documents.get(doc_id)
+            if state is None:
+                return False
+            await self.store.compact(doc_id, state.live.doc.save(), state.seq)
             return True
 
     def unload_idle(self, now: float | None = None) -> int:
@@ -263,6 +324,9 @@ class DocumentHub:
                 log.exception("upkeep round failed")
 
     async def close(self) -> None:
+        """Compact the documents in memory that have appended changes (only those: another
+        instance's documents are its own business)."""
         with contextlib.suppress(Exception):
             for doc_id in await self.store.needing_compaction(1):
-                await self.compact(doc_id)
+                if doc_id in self.core.documents:
+                    await self.compact(doc_id)

@@ -9,22 +9,49 @@ compaction is one atomic replacement (docs/design.md, "Storage").
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from syncd.core.audit import AuditEntry
 from syncd.core.auth import Device
 from syncd.core.org import Grant, Unit
 from syncd.core.policy import DocumentInfo
+from syncd.storage.blobs import BlobStore
+
+
+@dataclass(frozen=True)
+class StoredSince:
+    """What a document's storage holds beyond sequence number ``after``: the change chunks
+    appended since, oldest first, and the snapshot too when it folds changes past ``after`` (a
+    compaction, perhaps by another instance, removed them from the log); ``seq`` is the number
+    reached: every change numbered up to it is in ``snapshot`` or ``changes``."""
+
+    after: int
+    seq: int
+    snapshot: bytes | None = None
+    changes: list[bytes] = field(default_factory=list)
+
+    @property
+    def data(self) -> bytes:
+        """Everything as one buffer ``Document.load`` accepts."""
+        return (self.snapshot or b"") + b"".join(self.changes)
 
 
 class DocumentStore(Protocol):
+    """Sequence numbers: every appended change gets one, growing, and within one document in
+    the order the appends committed; so "every change up to n" is a prefix of a document's
+    history, even with several instances appending to it (what ``read_since`` relies on)."""
+
     async def info(self, document_id: str) -> DocumentInfo | None:
         """None when the document does not exist."""
 
     async def load(self, document_id: str) -> bytes | None:
         """Snapshot followed by every appended change, or None for an unknown document."""
+
+    async def read_since(self, document_id: str, after: int) -> StoredSince | None:
+        """What was stored beyond ``after`` (0: everything), read consistently (no compaction
+        half-seen); None for an unknown document."""
 
     async def create(
         self, info: DocumentInfo, changes: list[bytes], audit: AuditEntry | None = None
@@ -38,7 +65,9 @@ class DocumentStore(Protocol):
         return: only then may a reply advertise them."""
 
     async def compact(self, document_id: str, snapshot: bytes, upto_seq: int) -> None:
-        """Replace changes with sequence number <= upto_seq by ``snapshot``, atomically."""
+        """Replace changes with sequence number <= upto_seq by ``snapshot``, atomically. A
+        snapshot older than the stored one (``upto_seq`` below its) is not kept: another
+        instance folded more meanwhile."""
 
     async def last_seq(self, document_id: str) -> int:
         """Sequence number of the newest appended change (0 if none)."""
@@ -78,6 +107,9 @@ class DirectoryStore(Protocol):
 
     async def active_grants(self) -> list[Grant]: ...
 
+    async def grant(self, grant_id: int) -> tuple[Grant, bool] | None:
+        """A grant and whether it is still active (another instance granted or revoked it)."""
+
     async def add_device(self, device: Device, created_by: str | None) -> None: ...
 
     async def revoke_device(self, device_id: str, revoked_by: str | None) -> None:
@@ -88,6 +120,9 @@ class DirectoryStore(Protocol):
 
     async def devices(self) -> list[Device]: ...
 
+    async def device(self, device_id: str) -> Device | None:
+        """One device as stored now (another instance registered, revoked or confirmed it)."""
+
     async def add_token(self, token_hash: bytes, device_id: str, expires_at: float) -> None:
         """Store a token (and forget expired ones)."""
 
@@ -97,6 +132,14 @@ class DirectoryStore(Protocol):
     async def take_token(self, token_hash: bytes) -> tuple[str, float] | None:
         """Remove a stored token and say what it was, atomically: a one-time sign-in code is
         redeemed once, even by two requests at the same moment; a signed-out session is gone."""
+
+    async def add_nonce(self, nonce: bytes, device_id: str, expires_at: float, keep: int) -> None:
+        """An outstanding sign-in nonce; the device's oldest beyond ``keep`` are dropped.
+        Nonces live a minute: an adapter need not keep them across a restart."""
+
+    async def take_nonce(self, nonce: bytes, device_id: str, now: float) -> bool:
+        """Consume ``nonce`` if it is outstanding, unexpired and ``device_id``'s: True exactly
+        once, even for two instances redeeming it at the same moment."""
 
     async def add_face(self, device_id: str, person_id: str, sealed: bytes) -> None: ...
 
@@ -144,6 +187,26 @@ class ReportFactsStore(Protocol):
         """Insert or move forward, all in one write."""
 
 
+@dataclass(frozen=True)
+class Notice:
+    """Something another instance stored: ``kind`` "document" (new changes of document
+    ``key``), "unit", "grant" or "device" (that directory entry changed), or "resync" (notices
+    may have been lost: re-read everything that is kept in memory)."""
+
+    kind: str
+    key: str = ""
+
+
+class ChangeFeed(Protocol):
+    """What the other instances sharing the storage stored, as it commits (only an adapter
+    shared by several server processes has one)."""
+
+    def notices(self) -> AsyncIterator[Notice]:
+        """Forever; never this instance's own writes."""
+
+    async def close(self) -> None: ...
+
+
 @dataclass
 class Storage:
     """What an adapter opens: its stores, the storage id peers see, and how to close it."""
@@ -157,3 +220,7 @@ class Storage:
     # How the adapter's writes went so far ({"batches", "requests", "largest"}), for
     # /api/health: an adapter that groups commits says how well; others say nothing ({}).
     write_stats: Callable[[], dict[str, int]] = lambda: {}
+    # Shared storage only: what other instances store (syncd/services/cluster.py follows it),
+    # and attachment bytes every instance reaches (else they are files in the data dir).
+    feed: ChangeFeed | None = None
+    blobs: BlobStore | None = None

@@ -14,16 +14,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from syncd.core.audit import AuditEntry
-from syncd.core.auth import Device
+from syncd.core.auth import Device, PendingNonces
 from syncd.core.org import Grant, Unit
 from syncd.core.policy import DocumentInfo
-from syncd.storage.base import FactsRow, Storage, SyncRow
+from syncd.storage.base import FactsRow, Storage, StoredSince, SyncRow
 
 
 @dataclass
 class _Document:
     info: DocumentInfo
     snapshot: bytes | None = None
+    snapshot_upto: int = 0
     changes: list[tuple[int, bytes]] = field(default_factory=list)
 
 
@@ -72,6 +73,16 @@ class MemoryDocumentStore:
             return None
         return (doc.snapshot or b"") + b"".join(data for _, data in doc.changes)
 
+    async def read_since(self, document_id: str, after: int) -> StoredSince | None:
+        doc = self._docs.get(document_id)
+        if doc is None:
+            return None
+        snapshot = doc.snapshot if doc.snapshot_upto > after else None
+        floor = max(after, doc.snapshot_upto)
+        newer = [(seq, data) for seq, data in doc.changes if seq > floor]
+        seq = max([after, doc.snapshot_upto if snapshot else 0, *(s for s, _ in newer)])
+        return StoredSince(after, seq, snapshot, [data for _, data in newer])
+
     async def create(
         self, info: DocumentInfo, changes: list[bytes], audit: AuditEntry | None = None
     ) -> None:
@@ -98,7 +109,9 @@ class MemoryDocumentStore:
 
     async def compact(self, document_id: str, snapshot: bytes, upto_seq: int) -> None:
         doc = self._docs[document_id]
-        doc.snapshot = bytes(snapshot)
+        if upto_seq < doc.snapshot_upto:
+            return  # an older snapshot than the stored one
+        doc.snapshot, doc.snapshot_upto = bytes(snapshot), upto_seq
         doc.changes = [(seq, data) for seq, data in doc.changes if seq > upto_seq]
 
     async def last_seq(self, document_id: str) -> int:
@@ -147,6 +160,7 @@ class MemoryDirectoryStore:
         self._tokens: dict[bytes, tuple[str, float]] = {}
         self._faces: dict[str, tuple[str, bytes]] = {}
         self._references: dict[str, bytes] = {}
+        self._nonces = PendingNonces()
         self._next_grant = 0
 
     async def add_unit(self, unit: Unit) -> None:
@@ -175,6 +189,10 @@ class MemoryDirectoryStore:
     async def active_grants(self) -> list[Grant]:
         return [g for i, g in sorted(self._grants.items()) if i not in self._revoked_grants]
 
+    async def grant(self, grant_id: int) -> tuple[Grant, bool] | None:
+        found = self._grants.get(grant_id)
+        return None if found is None else (found, grant_id not in self._revoked_grants)
+
     async def add_device(self, device: Device, created_by: str | None) -> None:
         if device.device_id in self._devices:
             raise ValueError(f"device {device.device_id!r} exists")
@@ -195,6 +213,9 @@ class MemoryDirectoryStore:
     async def devices(self) -> list[Device]:
         return list(self._devices.values())
 
+    async def device(self, device_id: str) -> Device | None:
+        return self._devices.get(device_id)
+
     async def add_token(self, token_hash: bytes, device_id: str, expires_at: float) -> None:
         now = time.time()
         for key in [k for k, (_, exp) in self._tokens.items() if exp < now]:
@@ -206,6 +227,12 @@ class MemoryDirectoryStore:
 
     async def take_token(self, token_hash: bytes) -> tuple[str, float] | None:
         return self._tokens.pop(token_hash, None)
+
+    async def add_nonce(self, nonce: bytes, device_id: str, expires_at: float, keep: int) -> None:
+        self._nonces.add(nonce, device_id, expires_at, keep, time.time())
+
+    async def take_nonce(self, nonce: bytes, device_id: str, now: float) -> bool:
+        return self._nonces.take(nonce, device_id, now)
 
     async def add_face(self, device_id: str, person_id: str, sealed: bytes) -> None:
         self._faces[device_id] = (person_id, bytes(sealed))

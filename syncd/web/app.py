@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -24,6 +25,8 @@ from syncd.services.assembly import assemble
 from syncd.services.attachments import Attachments
 from syncd.services.demo import seed_demo
 from syncd.services.unit_changes import UnitChanges
+from syncd.storage.base import Storage
+from syncd.storage.blobs import BlobStore
 from syncd.storage.blobs.files import FileBlobStore
 from syncd.storage.sqlite import DB_FILE, open_sqlite
 from syncd.storage.sqlite.lock import DataDirLock
@@ -101,20 +104,49 @@ ROUTES = [
 ]
 
 
+def check_shared_database(database: str | None) -> None:
+    """Several instances on one database must seal face descriptors with one key: a key file
+    made per data dir would leave each instance unable to read the others' descriptors."""
+    if database is not None and not os.environ.get("SOTAY_FACE_KEY"):
+        raise ValueError(
+            "with --database every instance must share one face descriptor key: set "
+            'SOTAY_FACE_KEY (base64 of 32 random bytes, e.g. `python3 -c "import base64, os; '
+            "print(base64.b64encode(os.urandom(32)).decode())\"`) in every instance's "
+            "environment"
+        )
+
+
+async def open_storage(data_dir: Path, database: str | None) -> tuple[Storage, BlobStore]:
+    """SQLite in the data dir (attachments as files beside it), or the shared PostgreSQL
+    database (attachments in it, so every instance reaches them: docs/scaling.md)."""
+    if database is None:
+        storage = await open_sqlite(data_dir / DB_FILE)
+    else:
+        from syncd.storage.postgres import open_postgres  # only a PostgreSQL server needs psycopg
+
+        storage = await open_postgres(database)
+    blobs = storage.blobs or await FileBlobStore.open(data_dir / "blobs")
+    return storage, blobs
+
+
 def create_app(
     data_dir: Path,
     limits: Limits | None = None,
     policy: Policy | None = None,
     demo: bool = False,
     face_warmup: bool = True,
+    database: str | None = None,
 ) -> Starlette:
+    """``database``: a PostgreSQL URL shared with other instances; None: SQLite in
+    ``data_dir``."""
     limits = limits or Limits()
+    check_shared_database(database)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         log_redaction.install()  # uvicorn's loggers exist by now
         lock = DataDirLock(data_dir).acquire()
-        storage = await open_sqlite(data_dir / DB_FILE)
+        storage, blobs = await open_storage(data_dir, database)
         services = await assemble(storage, limits, policy)
         directory, registry, hub = services.directory, services.registry, services.hub
         app.state.services = services
@@ -135,7 +167,6 @@ def create_app(
         )
         app.state.importer = Importer(registry, directory, hub, pool, app.state.enrolment.box)
         app.state.import_jobs = ImportJobs()
-        blobs = await FileBlobStore.open(data_dir / "blobs")
         app.state.attachments = Attachments(
             blobs, storage.documents, registry, directory, hub, limits
         )
@@ -154,6 +185,8 @@ def create_app(
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            if services.cluster is not None:
+                await services.cluster.close()
             await blobs.close()
             await reports.close()
             await hub.close()

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from schema.errors import SotayError
-from syncd.core.auth import Challenges, auth_error, b64decode, verify_signature
+from syncd.core.auth import Challenges, auth_error, b64decode, bad_nonce, verify_signature
 from syncd.core.policy import Principal
 from syncd.core.web_sign_in import Kind
 from syncd.services.directory import Directory
@@ -39,9 +39,10 @@ async def challenge(request: Request) -> JSONResponse:
         challenges.admit(request.client.host if request.client else "?", time.time())
         data = await json_body(request)
         device_id = data.get("device_id")
-        if not isinstance(device_id, str) or directory.active_device(device_id) is None:
+        if not isinstance(device_id, str) or await directory.find_device(device_id) is None:
             raise auth_error(*_UNKNOWN_DEVICE)
-        nonce = challenges.issue(device_id, time.time())
+        nonce, expires = challenges.issue(device_id, time.time())
+        await directory.store.add_nonce(nonce, device_id, expires, challenges.per_device)
     except SotayError as exc:
         return error_response(exc)
     return JSONResponse({"nonce": base64.b64encode(nonce).decode()})
@@ -49,16 +50,16 @@ async def challenge(request: Request) -> JSONResponse:
 
 async def token(request: Request) -> JSONResponse:
     directory: Directory = request.app.state.directory
-    challenges: Challenges = request.app.state.challenges
     try:
         data = await json_body(request)
         device_id = data.get("device_id")
         nonce = b64decode(data.get("nonce"), "nonce")
         signature = b64decode(data.get("signature"), "signature")
-        device = directory.active_device(device_id) if isinstance(device_id, str) else None
+        device = await directory.find_device(device_id) if isinstance(device_id, str) else None
         if device is None:
             raise auth_error(*_UNKNOWN_DEVICE)
-        challenges.redeem(device.device_id, nonce, time.time())
+        if not await directory.store.take_nonce(nonce, device.device_id, time.time()):
+            raise bad_nonce()
         if not verify_signature(device.public_key, nonce, signature):
             raise auth_error(
                 "bad_signature",

@@ -45,6 +45,9 @@ async def health(request: Request) -> JSONResponse:
         "writes": request.app.state.storage.write_stats(),
         "reports": _reports_health(request.app.state.reports),
     }
+    cluster = request.app.state.services.cluster
+    if cluster is not None:  # several instances on one database (docs/scaling.md)
+        body["cluster"] = cluster.stats.as_dict()
     storage = hub.storage_health
     if not storage.ok:
         body["status"] = "degraded"

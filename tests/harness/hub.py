@@ -1,4 +1,5 @@
-"""The server's services in-process, on a real SQLite file or in memory, with recording peers.
+"""The server's services in-process, on a real SQLite file, PostgreSQL or in memory, with
+recording peers.
 
 One builder for every test that drives the hub without sockets (the property machines, the
 lifecycle tests): it uses ``syncd.services.assembly.assemble``, the wiring the server itself
@@ -21,6 +22,7 @@ from syncd.services.hub import DocumentHub
 from syncd.services.registry import Registry
 from syncd.storage.base import DocumentStore, Storage
 from syncd.storage.memory import open_memory
+from syncd.storage.postgres import open_postgres
 from syncd.storage.sqlite import open_sqlite
 
 
@@ -55,16 +57,30 @@ class HubRig:
     services: Services
     closed: bool = False
     _memory: Storage | None = field(default=None, repr=False)
+    url: str | None = None  # PostgreSQL: one instance of those sharing the database
 
     @classmethod
     async def open(
-        cls, path: Path | None = None, limits: Limits | None = None, policy: Policy | None = None
+        cls,
+        path: Path | None = None,
+        limits: Limits | None = None,
+        policy: Policy | None = None,
+        url: str | None = None,
     ) -> HubRig:
-        """On the SQLite file ``path``, or in memory when None."""
+        """On the SQLite file ``path``, on the PostgreSQL database ``url`` (with the cluster
+        service following the other instances, as the server runs it), or in memory."""
         limits = limits or Limits()
-        storage = await open_sqlite(path) if path is not None else open_memory()
+        storage = await cls._storage(path, url) if path or url else open_memory()
         services = await assemble(storage, limits, policy, peer_id="server")
-        return cls(path, limits, policy, services, _memory=None if path else storage)
+        memory = None if path or url else storage
+        return cls(path, limits, policy, services, _memory=memory, url=url)
+
+    @staticmethod
+    async def _storage(path: Path | None, url: str | None) -> Storage:
+        if url is not None:
+            return await open_postgres(url, pool_size=4)
+        assert path is not None
+        return await open_sqlite(path)
 
     @property
     def storage(self) -> Storage:
@@ -91,9 +107,11 @@ class HubRig:
         compaction (what the process had not written is gone)."""
         if not crash:
             await self.hub.close()
-        if self.path is not None:
+        if self.services.cluster is not None:
+            await self.services.cluster.close()
+        if self.path is not None or self.url is not None:
             await self.storage.close()
-            storage = await open_sqlite(self.path)
+            storage = await self._storage(self.path, self.url)
         else:
             assert self._memory is not None
             storage = self._memory
@@ -102,6 +120,8 @@ class HubRig:
     async def close(self) -> None:
         if not self.closed:
             self.closed = True
+            if self.services.cluster is not None:
+                await self.services.cluster.close()
             await self.storage.close()
 
     async def province(self, cells: list[str]) -> dict[str, dict[str, str]]:

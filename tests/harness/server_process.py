@@ -38,9 +38,11 @@ class ServerProcess:
         demo: bool = True,
         extra: list[str] | None = None,
         face_warmup: bool = False,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.demo = demo
+        self.env = env or {}  # on top of this process's environment
         # Most tests never enrol: don't spawn dlib workers for them.
         self.extra = [*(extra or []), *([] if face_warmup else ["--no-face-warmup"])]
         self.port = free_port()
@@ -73,7 +75,8 @@ class ServerProcess:
             *self.extra,
         ]
         log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=log, env=os.environ.copy())
+        env = {**os.environ, **self.env}
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=log, env=env)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -11,6 +11,7 @@
 //   node client.mjs unavailable    <wsUrl> <automergeUrl>
 //   node client.mjs forbidden-edit <wsUrl> <automergeUrl> <memberId> <value>
 //   node client.mjs invalid-edit <wsUrl> <automergeUrl> <memberId> <field> <value>
+//   node client.mjs edit           <wsUrl> <httpUrl> <automergeUrl> <path> <value>
 //
 // <wsUrl> carries the device token as the server wants it (`ws://host:port/sync?token=...`):
 // the stock WebSocketClientAdapter takes the full URL, and browsers cannot set headers anyway.
@@ -19,7 +20,13 @@
 // document can come from.
 
 import { performance } from "node:perf_hooks"
-import { Repo, cbor, decodeHeads, isImmutableString } from "@automerge/automerge-repo"
+import {
+  ImmutableString,
+  Repo,
+  cbor,
+  decodeHeads,
+  isImmutableString,
+} from "@automerge/automerge-repo"
 import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket"
 
 const TIMEOUT_MS = Number(process.env.SOTAY_INTEROP_TIMEOUT_MS || 15000)
@@ -170,9 +177,10 @@ async function watch(wsUrl, url, dotted, expected) {
     check(handle.doc())
   })
   const ms = now() - readyAt
+  const seenAt = Date.now() // wall clock, for a writer in another process to compare with
   await shutdown(repo)
   const value = at(handle.doc(), path)
-  done({ seen: plain(value), type: typeName(value), ms: round(ms) })
+  done({ seen: plain(value), type: typeName(value), ms: round(ms), seen_at_ms: seenAt })
 }
 
 async function unavailable(wsUrl, url) {
@@ -278,6 +286,36 @@ async function forbiddenEdit(wsUrl, url, memberId, value, field = "full_name") {
   })
 }
 
+// Set <path> (dot-separated; its parent must exist) to the scalar string <value>, say when
+// (wall clock, ms: the watcher on another process compares with its own), then stay until the
+// server reports heads that include the edit.
+async function edit(wsUrl, httpUrl, url, dotted, value) {
+  const path = dotted.split(".")
+  const { repo } = openRepo(wsUrl)
+  progress.waiting = "find"
+  const handle = await repo.find(url)
+  const parent = at(handle.doc(), path.slice(0, -1))
+  if (parent == null || typeof parent !== "object") {
+    fail(`no ${path.slice(0, -1).join(".")} in ${url}`)
+    return
+  }
+  const editedAt = Date.now()
+  handle.change(d => {
+    at(d, path.slice(0, -1))[path.at(-1)] = new ImmutableString(value)
+  })
+  const local = decodeHeads(handle.heads())
+  progress.waiting = "server heads == local heads"
+  let remote = null
+  while (!sameHeads(remote, local)) {
+    await sleep(POLL_MS)
+    remote = await serverHeads(httpUrl, handle.documentId, tokenOf(wsUrl))
+    Object.assign(progress, { localHeads: local, serverHeads: remote })
+  }
+  const ackedAt = Date.now()
+  await shutdown(repo)
+  done({ edited_at_ms: editedAt, acked_ms: ackedAt - editedAt, heads: local })
+}
+
 // ---- main -------------------------------------------------------------------------------
 
 const commands = {
@@ -288,6 +326,7 @@ const commands = {
   "forbidden-edit": [forbiddenEdit, 4],
   // A write the permissions allow but the schema does not: <field> of a member set to <value>.
   "invalid-edit": [(ws, url, member, field, value) => forbiddenEdit(ws, url, member, value, field), 5],
+  edit: [edit, 5],
 }
 
 const [name, ...args] = process.argv.slice(2)

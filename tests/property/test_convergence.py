@@ -16,8 +16,14 @@ delivering it (reordering), delivering it and keeping a copy for later (duplicat
 it; a partition (the replica's session and everything in flight are lost); a reconnect with fresh
 sync states; a hub restart, clean or a crash, reloading from SQLite; a hub compaction.
 
+The same machine also runs with two hubs sharing one PostgreSQL database
+(``TwoInstancesMachine``, ``test_two_instances_sharing_postgres_converge``): replicas start on
+either and reconnect to any, restarts, crashes and compactions hit one instance at a time, and at
+the end both instances hold the same documents.
+
 Invariants. Every step: the hub refuses nothing (all edits are allowed), a restart loses nothing
-the hub had applied, and no canonical document holds changes waiting for dependencies. At the end:
+the hub had applied, no canonical document holds changes waiting for dependencies, and storage
+holds every change any hub holds (a compaction never drops one). At the end:
 (1) merging the replicas' and the hub's documents in every order gives identical documents and
 identical rule outcomes (``cell_outcome``: effective statuses, merges, open conflicts); (2) after
 healing the network (everyone reconnects, reliable delivery until quiet) every replica has the
@@ -25,8 +31,8 @@ hub's heads, exactly that merged document and the same rule outcomes; (3) no cha
 made is missing from the hub's stored bytes or from any replica; (4) the report index, reduced
 from the merged values (``syncd.reports.facts``), lists exactly those open conflicts.
 
-Budget: 60 examples x up to 40 steps, about 30 s on one core. ``SOTAY_SOAK=1`` runs 10x as many
-examples, ``SOTAY_SOAK=<n>`` n x (see README, "Tests").
+Budget: 60 examples x up to 40 steps, about 30 s on one core (two instances: 25 examples, about
+25 s). ``SOTAY_SOAK=1`` runs 10x as many examples, ``SOTAY_SOAK=<n>`` n x (see README, "Tests").
 """
 
 from __future__ import annotations
@@ -44,7 +50,7 @@ from typing import Any
 from automerge.core import Document, Message, SyncState
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from conflict_rules import resolution
 from conflict_rules.conflicts import cell_conflicts, cell_outcome
@@ -58,7 +64,10 @@ from syncd.core.live_document import waits_for_dependencies
 from syncd.protocol.messages import SyncLike
 from syncd.reports.facts import document_facts
 from syncd.reports.queries import cell_conflicts as index_conflicts
+from syncd.services.hub import DocumentHub
+from syncd.storage.base import DocumentStore
 from tests.harness.hub import HubRig, RecordingPeer
+from tests.harness.postgres import PostgresServer
 
 _soak = os.environ.get("SOTAY_SOAK", "")
 SOAK = 0 if _soak in ("", "0") else (int(_soak) if _soak.isdigit() and int(_soak) > 1 else 10)
@@ -130,19 +139,25 @@ class Replica:
     outbox: list[tuple[str, bytes]] = field(default_factory=list)  # replica -> hub
     made: set[bytes] = field(default_factory=set)  # hashes of every change it made
     counter: int = 0
+    hub: int = 0  # which instance its sessions go to (a load balancer's choice)
 
 
 class ConvergenceMachine(RuleBasedStateMachine):
+    """One hub on SQLite; ``TwoInstancesMachine`` below runs the same rules on two hubs
+    sharing PostgreSQL."""
+
+    HUBS = 1
+
     def __init__(self) -> None:
         super().__init__()
         self.tmp = Path(tempfile.mkdtemp(prefix="sotay-conv-"))
         self.loop = asyncio.new_event_loop()
-        self.rig: HubRig | None = None
+        self.rigs: list[HubRig] = []
         self.peer_keys = itertools.count(1)
         # A rule that raised leaves the machine half-way: teardown then skips the end checks.
         self.broken = False
         self.replicas = [
-            Replica(i, p, Actor(p, frozenset({r})))
+            Replica(i, p, Actor(p, frozenset({r})), hub=i % self.HUBS)
             for i, (p, r) in enumerate(zip(PERSONS, ROLES, strict=True))
         ]
         self.run(self._setup())
@@ -152,24 +167,42 @@ class ConvergenceMachine(RuleBasedStateMachine):
 
     # ---- the server ---------------------------------------------------------------------------
 
-    async def _open(self) -> None:
-        self.rig = await HubRig.open(self.tmp / "conv.sqlite3")
-        self._services()
+    async def _open_rig(self, index: int) -> HubRig:
+        return await HubRig.open(self.tmp / "conv.sqlite3")
 
-    def _services(self) -> None:
-        assert self.rig is not None
-        self.store, self.directory, self.hub = self.rig.store, self.rig.directory, self.rig.hub
+    @property
+    def rig(self) -> HubRig | None:
+        return self.rigs[0] if self.rigs else None
+
+    @property
+    def hub(self) -> DocumentHub:
+        """The first instance: where the cell was registered and seeded."""
+        return self.rigs[0].hub
+
+    @property
+    def store(self) -> DocumentStore:
+        return self.rigs[0].store
+
+    def hub_of(self, replica: Replica) -> DocumentHub:
+        return self.rigs[replica.hub].hub
+
+    async def _propagate(self) -> None:
+        """Between instances only: let the change feed deliver what is on its way."""
+
+    def _dispose(self) -> None:
+        """After the hubs are closed: remove what the example stored elsewhere."""
 
     async def _setup(self) -> None:
-        await self._open()
-        assert self.rig is not None
-        registry = self.rig.registry
+        for index in range(self.HUBS):
+            self.rigs.append(await self._open_rig(index))
+        rig = self.rigs[0]
+        registry = rig.registry
         await registry.add_unit("p", None, "province", "Tỉnh")
         await registry.add_unit("d", "p", "district", "Huyện")
         await registry.add_unit("g", "d", "grassroots", "Xã")
         self.doc_ids = await registry.register_cell(CELL, "g", "Chi bộ")
         for person, role in zip(PERSONS, ROLES, strict=True):
-            await self.directory.grant(person, role, CELL, "test")
+            await rig.directory.grant(person, role, CELL, "test")
         for kind, seed in (
             ("roster", _seed_roster),
             ("tasks", _seed_tasks),
@@ -182,6 +215,7 @@ class ConvergenceMachine(RuleBasedStateMachine):
             seeded.set_actor(hashlib.sha256(f"seed/{kind}".encode()).digest()[:16])
             seed(seeded)
             await self.hub.change(self.doc_ids[kind], lambda doc, s=seeded: doc.merge(s))
+        await self._propagate()  # every instance knows the grants before a replica connects
         for replica in self.replicas:  # the first sync happens at enrolment, online
             for kind in KINDS:
                 doc = await self.hub.snapshot(self.doc_ids[kind])
@@ -191,10 +225,10 @@ class ConvergenceMachine(RuleBasedStateMachine):
         for replica in self.replicas:
             self._connect(replica)
 
-    async def _hub_hashes(self) -> dict[str, set[bytes]]:
+    async def _hub_hashes(self, hub: DocumentHub) -> dict[str, set[bytes]]:
         found = {}
         for doc_id in self.doc_ids.values():
-            doc = await self.hub.snapshot(doc_id)
+            doc = await hub.snapshot(doc_id)
             assert doc is not None
             found[doc_id] = {c.hash for c in doc.get_changes([])}
         return found
@@ -203,7 +237,7 @@ class ConvergenceMachine(RuleBasedStateMachine):
 
     def _disconnect(self, replica: Replica) -> None:
         if replica.peer is not None:
-            self.hub.detach(replica.peer)
+            self.hub_of(replica).detach(replica.peer)
         replica.peer = None
         replica.states.clear()
         replica.outbox.clear()
@@ -211,7 +245,7 @@ class ConvergenceMachine(RuleBasedStateMachine):
     def _connect(self, replica: Replica) -> None:
         replica.peer = FakePeer(next(self.peer_keys), replica.person)
         replica.states = {doc_id: SyncState() for doc_id in replica.docs}
-        self.hub.attach(replica.peer)
+        self.hub_of(replica).attach(replica.peer)
         self._emit(replica)
 
     def _emit(self, replica: Replica) -> None:
@@ -225,7 +259,7 @@ class ConvergenceMachine(RuleBasedStateMachine):
 
     async def _to_hub(self, replica: Replica, doc_id: str, data: bytes) -> None:
         assert replica.peer is not None
-        await self.hub.handle_sync(
+        await self.hub_of(replica).handle_sync(
             replica.peer, SyncLike("sync", replica.peer.peer_id, "server", doc_id, data)
         )
 
@@ -281,32 +315,35 @@ class ConvergenceMachine(RuleBasedStateMachine):
         """The replica loses signal: its session ends and whatever was in flight is lost."""
         self._disconnect(self.replicas[r])
 
-    @rule(r=REPLICAS)
-    def reconnect(self, r: int) -> None:
-        """A new session with fresh sync states (also when it was still connected)."""
+    @rule(r=REPLICAS, hub=PICK)
+    def reconnect(self, r: int, hub: int) -> None:
+        """A new session with fresh sync states (also when it was still connected), to any
+        instance (with several, the load balancer may send it elsewhere)."""
         self.broken = True
         replica = self.replicas[r]
         self._disconnect(replica)
+        replica.hub = hub % self.HUBS
         self._connect(replica)
         self.broken = False
 
-    @rule(crash=st.booleans())
-    def restart_hub(self, crash: bool) -> None:
-        """Drop the hub and every session; a new hub reloads from SQLite. A crash skips the
+    @rule(crash=st.booleans(), which=PICK)
+    def restart_hub(self, crash: bool, which: int) -> None:
+        """Drop a hub and its sessions; a new hub reloads from storage. A crash skips the
         clean shutdown's compaction; nothing the hub had applied may be lost either way."""
         self.broken = True
+        index = which % self.HUBS
 
         async def restart() -> None:
-            before = await self._hub_hashes()
-            assert self.rig is not None
-            await self.rig.restart(crash)
-            self._services()
-            after = await self._hub_hashes()
+            rig = self.rigs[index]
+            before = await self._hub_hashes(rig.hub)
+            await rig.restart(crash)
+            after = await self._hub_hashes(rig.hub)
             for doc_id, hashes in before.items():
                 assert hashes <= after[doc_id], "the restart lost applied changes"
 
-        online = [r for r in self.replicas if r.peer is not None]
-        for replica in self.replicas:
+        on_it = [r for r in self.replicas if r.hub == index]
+        online = [r for r in on_it if r.peer is not None]
+        for replica in on_it:
             self._disconnect(replica)
         self.run(restart())
         for replica in online:  # clients with signal reconnect when the server is back
@@ -314,10 +351,26 @@ class ConvergenceMachine(RuleBasedStateMachine):
         event("hub: crash" if crash else "hub: clean restart")
         self.broken = False
 
-    @rule(kind=st.sampled_from(KINDS))
-    def compact(self, kind: str) -> None:
+    @rule(kind=st.sampled_from(KINDS), which=PICK)
+    def compact(self, kind: str, which: int) -> None:
+        """Compact one document on one hub. With several instances, a replica's message for
+        that document is first delivered to another instance, in the same breath: the
+        compacting instance has not heard of that change yet (the race compaction must
+        survive)."""
         self.broken = True
-        self.run(self.hub.compact(self.doc_ids[kind]))
+        index, doc_id = which % self.HUBS, self.doc_ids[kind]
+
+        async def compact() -> None:
+            for replica in self.replicas:
+                waiting = [m for m in replica.outbox if m[0] == doc_id]
+                if replica.hub != index and replica.peer is not None and waiting:
+                    replica.outbox.remove(waiting[0])
+                    await self._to_hub(replica, *waiting[0])
+                    event("compact: right after a change on another instance")
+                    break
+            await self.rigs[index].hub.compact(doc_id)
+
+        self.run(compact())
         self.broken = False
 
     # ---- rules: edits -------------------------------------------------------------------------
@@ -495,11 +548,29 @@ class ConvergenceMachine(RuleBasedStateMachine):
     def canonical_documents_hold_no_waiting_changes(self) -> None:
         """Changes missing dependencies stay with their session (syncd/live_document.py): in the
         canonical doc they would stall every other peer's sync."""
-        if self.broken or self.rig is None:
+        if self.broken or not self.rigs:
+            return
+        for rig in self.rigs:
+            for doc_id in self.doc_ids.values():
+                doc = self.run(rig.hub.snapshot(doc_id))
+                assert doc is not None and not waits_for_dependencies(doc), doc_id
+
+    @invariant()
+    def every_change_a_hub_holds_is_stored(self) -> None:
+        """A hub's canonical document holds only stored changes (a change is appended before
+        anyone hears of it), so storage holds every one of them, whatever compactions did:
+        with two instances, one compacting must never drop what the other just appended."""
+        if self.broken or not self.rigs:
             return
         for doc_id in self.doc_ids.values():
-            doc = self.run(self.hub.snapshot(doc_id))
-            assert doc is not None and not waits_for_dependencies(doc), doc_id
+            data = self.run(self.store.load(doc_id))
+            assert data is not None
+            stored = {c.hash for c in Document.load(data).get_changes([])}
+            for index, rig in enumerate(self.rigs):
+                doc = self.run(rig.hub.snapshot(doc_id))
+                assert doc is not None
+                missing = {c.hash for c in doc.get_changes([])} - stored
+                assert not missing, f"hub {index} holds {len(missing)} unstored changes"
 
     # ---- the end: heal and compare ------------------------------------------------------------
 
@@ -511,18 +582,20 @@ class ConvergenceMachine(RuleBasedStateMachine):
             if not self.broken:
                 self.run(self._final_checks())
         finally:
-            if self.rig is not None:
-                self.run(self.rig.close())
+            for rig in self.rigs:
+                self.run(rig.close())
+            self._dispose()
             self.loop.close()
             shutil.rmtree(self.tmp, ignore_errors=True)
 
     async def _final_checks(self) -> None:
         # (1) merge order: every order of the replicas' and the hub's current documents agrees.
         sources = [r.docs for r in self.replicas]
-        hub_docs = {}
-        for doc_id in self.doc_ids.values():
-            hub_docs[doc_id] = await self.hub.snapshot(doc_id)
-        sources.append(hub_docs)
+        for rig in self.rigs:
+            hub_docs = {}
+            for doc_id in self.doc_ids.values():
+                hub_docs[doc_id] = await rig.hub.snapshot(doc_id)
+            sources.append(hub_docs)
         expected_plain: dict[str, Any] | None = None
         expected_outcome = None
         for order in itertools.permutations(range(len(sources))):
@@ -554,13 +627,21 @@ class ConvergenceMachine(RuleBasedStateMachine):
                     busy = True
                     self._to_replica(replica, replica.peer.inbox.pop(0))
             if not busy:
-                break
+                await self._propagate()
+                if not any(r.outbox or (r.peer and r.peer.inbox) for r in self.replicas):
+                    break
         else:
             raise AssertionError("sync did not settle")
         hub_now = {}
         for doc_id in self.doc_ids.values():
             hub_now[doc_id] = await self.hub.snapshot(doc_id)
         assert {d: plain(doc) for d, doc in hub_now.items()} == expected_plain
+        for rig in self.rigs[1:]:
+            for doc_id, doc in hub_now.items():
+                other = await rig.hub.snapshot(doc_id)
+                assert other is not None and sorted(other.get_heads()) == sorted(doc.get_heads()), (
+                    f"the instances disagree on {doc_id}"
+                )
         for replica in self.replicas:
             for doc_id, doc in replica.docs.items():
                 assert sorted(doc.get_heads()) == sorted(hub_now[doc_id].get_heads()), (
@@ -602,3 +683,72 @@ ConvergenceMachine.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 TestConvergence = ConvergenceMachine.TestCase
+
+
+class TwoInstancesMachine(ConvergenceMachine):
+    """The same replicas, edits and network, with two hubs sharing one PostgreSQL database (a
+    fresh one per example): two server instances, each with its own pool, change feed and
+    cluster service, as two processes would run them. Replicas start on either instance and
+    move between them when they reconnect; restarts, crashes and compactions hit one instance
+    while the other goes on. Notices travel between the instances whenever the event loop runs
+    (during any step), and ``propagate`` lets time pass for them. At the end both instances must
+    hold the same documents as the replicas."""
+
+    HUBS = 2
+    postgres: PostgresServer  # set by the test below
+
+    async def _open_rig(self, index: int) -> HubRig:
+        if index == 0:
+            self.url = self.postgres.create_database()
+        return await HubRig.open(url=self.url)
+
+    def _dispose(self) -> None:
+        if self.rigs:
+            self.postgres.drop_database(self.url)
+
+    async def _propagate(self) -> None:
+        """Until the instances agree on every document and have acted on every notice
+        (bounded: 10 s)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while True:
+            await asyncio.sleep(0.01)
+            for rig in self.rigs:
+                assert rig.services.cluster is not None
+                await rig.services.cluster.idle()
+            heads = []
+            for rig in self.rigs:
+                found = []
+                for doc_id in self.doc_ids.values() if hasattr(self, "doc_ids") else ():
+                    doc = await rig.hub.snapshot(doc_id)
+                    found.append(sorted(doc.get_heads()) if doc is not None else None)
+                heads.append(found)
+            agree = all(h == heads[0] for h in heads)
+            grants = all(len(rig.directory.tree.grants) == len(PERSONS) for rig in self.rigs)
+            if agree and grants:
+                return
+            assert loop.time() < deadline, "the instances did not catch up with each other"
+
+    @rule()
+    def propagate(self) -> None:
+        self.broken = True
+        self.run(self._propagate())
+        self.broken = False
+
+
+TWO_INSTANCE_EXAMPLES = 25 * (SOAK or 1)
+
+
+def test_two_instances_sharing_postgres_converge(postgres: PostgresServer) -> None:
+    """ConvergenceMachine's invariants with two hub instances on one PostgreSQL: 25 examples
+    (``SOTAY_SOAK`` multiplies them), about 40 s."""
+    TwoInstancesMachine.postgres = postgres
+    run_state_machine_as_test(
+        TwoInstancesMachine,
+        settings=settings(
+            max_examples=TWO_INSTANCE_EXAMPLES,
+            stateful_step_count=STEPS,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        ),
+    )

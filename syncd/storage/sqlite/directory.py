@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from syncd.core.audit import AuditEntry
-from syncd.core.auth import Device
+from syncd.core.auth import Device, PendingNonces
 from syncd.core.org import Grant, Unit
 from syncd.storage.sqlite.database import Database, audit_insert
 
@@ -22,6 +22,9 @@ class SqliteDirectoryStore:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._take_lock = asyncio.Lock()
+        # One process owns the file (DataDirLock) and a nonce lives a minute: kept in memory,
+        # with no write (and no fsync) per sign-in challenge.
+        self._nonces = PendingNonces()
 
     # ---- units -----------------------------------------------------------------------------
 
@@ -72,6 +75,15 @@ class SqliteDirectoryStore:
         ) as cur:
             return [Grant(*row) async for row in cur]
 
+    async def grant(self, grant_id: int) -> tuple[Grant, bool] | None:
+        async with self.db.conn.execute(
+            "SELECT grant_id, person_id, role, unit_id, revoked_at IS NULL FROM grants "
+            "WHERE grant_id=?",
+            (grant_id,),
+        ) as cur:
+            row = await cur.fetchone()
+        return None if row is None else (Grant(*row[:4]), bool(row[4]))
+
     # ---- devices and tokens ----------------------------------------------------------------
 
     async def add_device(self, device: Device, created_by: str | None) -> None:
@@ -112,16 +124,27 @@ class SqliteDirectoryStore:
             ]
         )
 
+    _DEVICES = (
+        "SELECT d.device_id, person_id, public_key, label, revoked_at IS NOT NULL, "
+        "h.device_id IS NOT NULL FROM devices d "
+        "LEFT JOIN held_devices h ON h.device_id = d.device_id"
+    )
+
     async def devices(self) -> list[Device]:
-        async with self.db.conn.execute(
-            "SELECT d.device_id, person_id, public_key, label, revoked_at IS NOT NULL, "
-            "h.device_id IS NOT NULL FROM devices d "
-            "LEFT JOIN held_devices h ON h.device_id = d.device_id ORDER BY d.rowid"
-        ) as cur:
+        async with self.db.conn.execute(f"{self._DEVICES} ORDER BY d.rowid") as cur:
             return [
                 Device(row[0], row[1], bytes(row[2]), row[3], bool(row[4]), bool(row[5]))
                 async for row in cur
             ]
+
+    async def device(self, device_id: str) -> Device | None:
+        async with self.db.conn.execute(
+            f"{self._DEVICES} WHERE d.device_id=?", (device_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        return Device(row[0], row[1], bytes(row[2]), row[3], bool(row[4]), bool(row[5]))
 
     async def add_token(self, token_hash: bytes, device_id: str, expires_at: float) -> None:
         await self.db.transaction(
@@ -149,6 +172,12 @@ class SqliteDirectoryStore:
             if found is not None:
                 await self.db.write("DELETE FROM tokens WHERE token_hash=?", (token_hash,))
             return found
+
+    async def add_nonce(self, nonce: bytes, device_id: str, expires_at: float, keep: int) -> None:
+        self._nonces.add(nonce, device_id, expires_at, keep, time.time())
+
+    async def take_nonce(self, nonce: bytes, device_id: str, now: float) -> bool:
+        return self._nonces.take(nonce, device_id, now)
 
     async def add_face(self, device_id: str, person_id: str, sealed: bytes) -> None:
         await self.db.write(

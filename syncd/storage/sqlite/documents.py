@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from syncd.core.audit import AuditEntry
 from syncd.core.policy import DocumentInfo
+from syncd.storage.base import StoredSince
 from syncd.storage.sqlite.database import Database, audit_insert, now_iso
 
 
@@ -21,20 +22,35 @@ class SqliteDocumentStore:
         return None if row is None else DocumentInfo(document_id, row[0], row[1], row[2])
 
     async def load(self, document_id: str) -> bytes | None:
-        if await self.info(document_id) is None:
+        found = await self.read_since(document_id, 0)
+        return None if found is None else found.data
+
+    async def read_since(self, document_id: str, after: int) -> StoredSince | None:
+        # One statement, so one view of the data (WAL: a compaction committing meanwhile is
+        # seen whole or not at all).
+        async with self.db.conn.execute(
+            "SELECT 0, NULL, 0 FROM documents WHERE document_id = :d "
+            "UNION ALL "
+            "SELECT 1, data, upto_seq FROM snapshots WHERE document_id = :d AND upto_seq > :after "
+            "UNION ALL "
+            "SELECT 2, data, seq FROM changes WHERE document_id = :d AND seq > MAX(:after, "
+            "COALESCE((SELECT upto_seq FROM snapshots WHERE document_id = :d), 0)) "
+            "ORDER BY 1, 3",
+            {"d": document_id, "after": after},
+        ) as cur:
+            rows = await cur.fetchall()
+        if not rows:
             return None
-        parts: list[bytes] = []
-        async with self.db.conn.execute(
-            "SELECT data FROM snapshots WHERE document_id=?", (document_id,)
-        ) as cur:
-            row = await cur.fetchone()
-            if row is not None:
-                parts.append(row[0])
-        async with self.db.conn.execute(
-            "SELECT data FROM changes WHERE document_id=? ORDER BY seq", (document_id,)
-        ) as cur:
-            parts.extend([r[0] async for r in cur])
-        return b"".join(parts)
+        snapshot: bytes | None = None
+        changes: list[bytes] = []
+        seq = after
+        for part, data, number in rows[1:]:
+            if part == 1:
+                snapshot = bytes(data)
+            else:
+                changes.append(bytes(data))
+            seq = max(seq, int(number))
+        return StoredSince(after, seq, snapshot, changes)
 
     async def create(
         self, info: DocumentInfo, changes: list[bytes], audit: AuditEntry | None = None
@@ -77,10 +93,14 @@ class SqliteDocumentStore:
                 (
                     "INSERT INTO snapshots(document_id, data, upto_seq) VALUES(?, ?, ?) "
                     "ON CONFLICT(document_id) DO UPDATE SET data=excluded.data, "
-                    "upto_seq=excluded.upto_seq",
+                    "upto_seq=excluded.upto_seq WHERE snapshots.upto_seq <= excluded.upto_seq",
                     (document_id, snapshot, upto_seq),
                 ),
-                ("DELETE FROM changes WHERE document_id=? AND seq<=?", (document_id, upto_seq)),
+                (
+                    "DELETE FROM changes WHERE document_id=? AND seq <= "
+                    "(SELECT upto_seq FROM snapshots WHERE document_id=?)",
+                    (document_id, document_id),
+                ),
             ]
         )
 
