@@ -40,41 +40,42 @@ function axis(svg, max, left, top, plotH, width) {
   }
 }
 
+// The frame, the scale and the grid both charts share.
+const LEFT = 44;
+const TOP = 20;
+const BOTTOM = 40;
+
+function plot(title, points, width, height) {
+  const svg = frame(title, points, width, height);
+  const plotH = height - TOP - BOTTOM;
+  const max = niceMax(points.map((p) => p.value));
+  axis(svg, max, LEFT, TOP, plotH, width);
+  const y = (value) => TOP + plotH - (value / max) * plotH;
+  return { svg, y };
+}
+
 // points: [{label, value}]; one bar each, its value written above it.
 export function barChart(title, points, { width = 640, height = 240 } = {}) {
-  const svg = frame(title, points, width, height);
-  const left = 44;
-  const top = 16;
-  const bottom = 40;
-  const plotH = height - top - bottom;
-  const max = niceMax(points.map((p) => p.value));
-  axis(svg, max, left, top, plotH, width);
-  const slot = (width - left - 8) / Math.max(1, points.length);
+  const { svg, y: yOf } = plot(title, points, width, height);
+  const slot = (width - LEFT - 8) / Math.max(1, points.length);
   const barW = Math.max(4, Math.min(48, slot * 0.7));
   points.forEach((p, i) => {
-    const h = (p.value / max) * plotH;
-    const x = left + i * slot + (slot - barW) / 2;
-    const y = top + plotH - h;
-    const bar = el("rect", { x, y, width: barW, height: Math.max(h, 0.5), class: "bar" });
+    const x = LEFT + i * slot + (slot - barW) / 2;
+    const y = yOf(p.value);
+    const bar = el("rect", { x, y, width: barW, height: Math.max(yOf(0) - y, 0.5), class: "bar" });
     bar.append(el("title", {}, `${p.label}: ${p.value}`));
     svg.append(bar);
     svg.append(el("text", { x: x + barW / 2, y: y - 4, class: "value", "text-anchor": "middle" }, p.value));
-    svg.append(el("text", { x: x + barW / 2, y: height - bottom + 16, class: "tick", "text-anchor": "middle" }, p.short ?? p.label));
+    svg.append(el("text", { x: x + barW / 2, y: height - BOTTOM + 16, class: "tick", "text-anchor": "middle" }, p.short ?? p.label));
   });
   return svg;
 }
 
 // points: [{label, value}] joined by a line, each point marked and labelled.
 export function lineChart(title, points, { width = 640, height = 240 } = {}) {
-  const svg = frame(title, points, width, height);
-  const left = 44;
-  const top = 20;
-  const bottom = 40;
-  const plotH = height - top - bottom;
-  const max = niceMax(points.map((p) => p.value));
-  axis(svg, max, left, top, plotH, width);
-  const step = (width - left - 24) / Math.max(1, points.length - 1);
-  const xy = points.map((p, i) => [left + 8 + i * step, top + plotH - (p.value / max) * plotH]);
+  const { svg, y } = plot(title, points, width, height);
+  const step = (width - LEFT - 24) / Math.max(1, points.length - 1);
+  const xy = points.map((p, i) => [LEFT + 8 + i * step, y(p.value)]);
   if (xy.length > 1) {
     svg.append(el("polyline", { points: xy.map(([x, y]) => `${x},${y}`).join(" "), class: "line" }));
   }
@@ -84,7 +85,7 @@ export function lineChart(title, points, { width = 640, height = 240 } = {}) {
     dot.append(el("title", {}, `${p.label}: ${p.value}`));
     svg.append(dot);
     svg.append(el("text", { x, y: y - 8, class: "value", "text-anchor": "middle" }, p.value));
-    svg.append(el("text", { x, y: height - bottom + 16, class: "tick", "text-anchor": "middle" }, p.short ?? p.label));
+    svg.append(el("text", { x, y: height - BOTTOM + 16, class: "tick", "text-anchor": "middle" }, p.short ?? p.label));
   });
   return svg;
 }
