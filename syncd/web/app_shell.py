@@ -12,11 +12,12 @@ to build it instead of a 404.
 
 from __future__ import annotations
 
+import mimetypes
 import os
 from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse
+from starlette.responses import FileResponse, HTMLResponse, RedirectResponse
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -67,9 +68,30 @@ class _AppFiles:
             )
             await response(scope, receive, _with_headers(send, scope))
             return
+        packed = _gzipped(self.directory, scope)
+        if packed is not None:
+            response = FileResponse(
+                packed,
+                media_type=mimetypes.guess_type(packed.stem)[0] or "application/octet-stream",
+                headers={"content-encoding": "gzip", "vary": "accept-encoding"},
+            )
+            await response(scope, receive, _with_headers(send, scope))
+            return
         if self.files is None:
             self.files = StaticFiles(directory=self.directory, html=True)
         await self.files(scope, receive, _with_headers(send, scope))
+
+
+def _gzipped(directory: Path, scope: Scope) -> Path | None:
+    """The build's ``.gz`` copy of an asset, for a GET from a browser that takes gzip."""
+    path = str(scope.get("path", ""))
+    if scope.get("method") != "GET" or "/assets/" not in path or ".." in path:
+        return None
+    accepts = dict(scope.get("headers", [])).get(b"accept-encoding", b"")
+    if b"gzip" not in accepts:
+        return None
+    candidate = directory / "assets" / (path.rsplit("/", 1)[-1] + ".gz")
+    return candidate if candidate.is_file() else None
 
 
 def _with_headers(send: Send, scope: Scope) -> Send:

@@ -266,5 +266,13 @@ def test_the_app_is_served_with_strict_headers_and_a_scoped_worker(server: Serve
         assert resp.headers["service-worker-allowed"] == "/app/"
         assert "javascript" in resp.headers["content-type"]
         body = resp.read().decode()
-    wasm = next(p for p in json.loads(body.split("const PRECACHE = ")[1].split("\n")[0]))
-    assert wasm  # the list of files the worker keeps is filled in
+    kept = json.loads(body.split("const PRECACHE = ")[1].split("\n")[0])
+    wasm = next(p for p in kept if p.endswith(".wasm"))  # the worker keeps the wasm too
+    request = urllib.request.Request(server.http + "/app/" + wasm[2:])
+    request.add_header("Accept-Encoding", "gzip")
+    with urllib.request.urlopen(request) as resp:
+        # Sent packed (1.1 MB instead of 3.6), as wasm, and kept for good: its name is its hash.
+        assert resp.headers["content-encoding"] == "gzip"
+        assert resp.headers["content-type"] == "application/wasm"
+        assert "immutable" in resp.headers["cache-control"]
+        assert len(resp.read()) < 1_500_000

@@ -78,9 +78,6 @@ function chrome(ctx: AppContext | null, body: HTMLElement, status: HTMLElement |
 async function boot(): Promise<void> {
   setLang(getLang())
   applyTextSize()
-  if ("serviceWorker" in navigator) {
-    navigator.serviceWorker.register(`${import.meta.env.BASE_URL}sw.js`, { scope: import.meta.env.BASE_URL }).catch(() => undefined)
-  }
   await initializeWasm(wasmUrl)
   const store = await DeviceStore.open()
   const key = await DeviceKey.load(store)
@@ -202,6 +199,16 @@ async function boot(): Promise<void> {
   await draw()
 }
 
-boot().catch(exc => {
-  root.replaceChildren(h("p", { role: "alert" }, explain(exc)))
-})
+/** The worker keeps the app shell. Registered once the page is up: its copies then come from
+ * the browser's cache instead of a second download over a slow link. */
+function keepShell(): void {
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register(`${import.meta.env.BASE_URL}sw.js`, { scope: import.meta.env.BASE_URL }).catch(() => undefined)
+  }
+}
+
+boot()
+  .then(keepShell)
+  .catch(exc => {
+    root.replaceChildren(h("p", { role: "alert" }, explain(exc)))
+  })

@@ -37,14 +37,18 @@ export const unreachable = () =>
 export class Api {
   private token: { value: string; expires: number } | null = null
 
-  constructor(readonly base: string) {}
+  constructor(
+    readonly base: string,
+    /** No call waits longer (a dead link must not hang the app); enrolment gets 4 times this. */
+    readonly timeoutMs = 20_000,
+  ) {}
 
   private async call<T>(path: string, init: RequestInit = {}, auth = false): Promise<T> {
     const headers = new Headers(init.headers)
     if (auth) headers.set("Authorization", `Bearer ${await this.currentToken()}`)
     let response: Response
     try {
-      response = await fetch(this.base + path, { ...init, headers, cache: "no-store" })
+      response = await fetch(this.base + path, { signal: AbortSignal.timeout(this.timeoutMs), ...init, headers, cache: "no-store" })
     } catch {
       throw unreachable()
     }
@@ -99,7 +103,7 @@ export class Api {
     form.set("public_key", publicKeyB64)
     form.set("card_photo", cardPhoto, "card.jpg")
     form.set("selfie", selfie, "selfie.jpg")
-    return this.call<Enrolled>("/api/enroll", { method: "POST", body: form })
+    return this.call<Enrolled>("/api/enroll", { method: "POST", body: form, signal: AbortSignal.timeout(this.timeoutMs * 4) })
   }
 
   async serverHeads(documentId: string): Promise<string[]> {
@@ -111,7 +115,8 @@ export class Api {
     const url = `${this.base}/api/cells/${cellId}/blobs/${sha256}`
     const auth = { Authorization: `Bearer ${await this.currentToken()}` }
     let offset = 0
-    const head = await fetch(url, { method: "HEAD", headers: auth, cache: "no-store" }).catch(() => null)
+    const limit = () => AbortSignal.timeout(this.timeoutMs * 3)
+    const head = await fetch(url, { method: "HEAD", headers: auth, cache: "no-store", signal: limit() }).catch(() => null)
     if (head === null) throw unreachable()
     if (head.ok) {
       if (head.headers.get("Blob-State") === "complete") return
@@ -123,6 +128,7 @@ export class Api {
         method: "PATCH",
         headers: { ...auth, "Upload-Offset": String(offset), "Upload-Length": String(bytes.length) },
         body,
+        signal: limit(),
       }).catch(() => null)
       if (response === null) throw unreachable()
       if (!response.ok) throw await refusal(response)
