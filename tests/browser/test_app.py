@@ -9,8 +9,10 @@ server gives a stock client for the same edit.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import time
+import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -21,6 +23,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from client_sdk.identity import http_json
 from tests.harness import face_images as fi
+from tests.harness import photos
 from tests.harness.device_process import run_device
 from tests.harness.server_process import ServerProcess
 from tests.test_enrollment import _roster
@@ -256,8 +259,6 @@ def test_english_and_text_size(server: ServerProcess, secretary: BrowserContext)
 
 
 def test_the_app_is_served_with_strict_headers_and_a_scoped_worker(server: ServerProcess) -> None:
-    import urllib.request
-
     with urllib.request.urlopen(server.http + "/app/") as resp:
         csp = resp.headers["content-security-policy"]
         assert "script-src 'self' 'wasm-unsafe-eval'" in csp and "frame-ancestors 'none'" in csp
@@ -276,3 +277,36 @@ def test_the_app_is_served_with_strict_headers_and_a_scoped_worker(server: Serve
         assert resp.headers["content-type"] == "application/wasm"
         assert "immutable" in resp.headers["cache-control"]
         assert len(resp.read()) < 1_500_000
+
+
+def test_a_photo_of_handwritten_minutes_reaches_the_server_without_its_location(
+    server: ServerProcess, secretary: BrowserContext
+) -> None:
+    page = secretary.new_page()
+    page.goto(server.http + "/app/")
+    page.get_by_role("button", name="Sinh hoạt").click()
+    expect(page.get_by_role("heading", name="Sinh hoạt chi bộ")).to_be_visible(timeout=15_000)
+    page.get_by_role("button", name="2026-11-05").first.click()
+    taken = photos.photo("JPEG")  # a phone's photo, with GPS and the phone's model
+    assert photos.location_of(taken), "the test photo lost its location"
+    page.get_by_label("Ảnh biên bản viết tay").set_input_files(
+        {"name": "IMG_0042.jpg", "mimeType": "image/jpeg", "buffer": taken}
+    )
+    attachments = page.get_by_role("list", name="Tệp đính kèm")
+    expect(attachments).to_contain_text("IMG_0042.jpg", timeout=10_000)
+    expect(status(page)).to_contain_text("0 thay đổi chờ gửi", timeout=20_000)
+    uploaded = """sotay.book.store.uploads()
+        .then(u => u.filter(x => x.state === 'uploaded').map(x => x.sha256))"""
+    page.wait_for_function(f"{uploaded}.then(done => done.length > 0)", timeout=20_000)
+    sha256 = page.evaluate(uploaded)
+    assert len(sha256) == 1, sha256
+    token = server.token("cell_deputy", CELL)
+    request = urllib.request.Request(
+        f"{server.http}/api/cells/{CELL}/blobs/{sha256[0]}",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as resp:
+        stored = resp.read()
+    assert hashlib.sha256(stored).hexdigest() == sha256[0]
+    assert stored[:3] == b"\xff\xd8\xff" and not photos.location_of(stored)
+    page.close()
