@@ -109,9 +109,48 @@ export class Handbook {
 
   // ---- documents -------------------------------------------------------------------------
 
-  /** Load (from IndexedDB, else from the server) every carried document. */
+  /** Load (from IndexedDB, else from the server) every carried document, then make again
+   * any pending write whose change the document lacks (the tab was closed between storing the
+   * write's record and automerge-repo's storage writing its change). */
   async load(): Promise<void> {
     await Promise.all(this.documentIds().map(id => this.handle(id)))
+    await this.recoverPending()
+  }
+
+  private recovered = false
+
+  private async recoverPending(): Promise<void> {
+    if (this.recovered) return
+    this.recovered = true
+    for (const op of await this.store.pending()) {
+      const handle = this.handles.get(op.documentId)
+      if (!handle?.isReady()) continue
+      const doc = handle.doc() as A.Doc<unknown>
+      if (A.getHeads(doc).length === 0) continue
+      const known = new Set(changes(doc).map(c => c.hash))
+      if (op.hashes.every(h => known.has(h))) continue
+      const { cellId } = this.where(op.documentId)
+      let hashes: string[] = []
+      try {
+        const mutation = this.prepare(cellId ?? "", doc as Doc, op.operation, op.args)
+        handle.change(d => mutation(d as Doc))
+        hashes = A.getHeads(handle.doc() as A.Doc<unknown>)
+      } catch (exc) {
+        if (!(exc instanceof SotayError)) throw exc
+        await this.store.refusePending(op.seq!, {
+          document_id: op.documentId,
+          operation: op.operation,
+          args: op.args,
+          code: exc.code,
+          message_vi: exc.messageVi,
+          message_en: exc.messageEn,
+        })
+        continue
+      }
+      await this.store.replacePending({ ...op, hashes })
+      await this.repo.flush([op.documentId as DocumentId])
+    }
+    this.pendingCount = (await this.store.pending()).length
   }
 
   async handle(documentId: string): Promise<DocHandle<Doc>> {

@@ -95,6 +95,21 @@ export class DeviceStore {
     return documentId === undefined ? all : all.filter(op => op.documentId === documentId)
   }
 
+  /** The same write, in its place, with new change hashes (made again after a crash). */
+  async replacePending(op: PendingOp): Promise<void> {
+    const tx = this.tx(["pending"], "readwrite")
+    tx.objectStore("pending").put(op)
+    await finished(tx)
+  }
+
+  /** A pending write that can no longer be made becomes a refusal, in one transaction. */
+  async refusePending(seq: number, refusal: Refusal): Promise<void> {
+    const tx = this.tx(["pending", "refusals"], "readwrite")
+    tx.objectStore("pending").delete(seq)
+    tx.objectStore("refusals").add(refusal)
+    await finished(tx)
+  }
+
   async dropPending(seqs: number[]): Promise<void> {
     if (seqs.length === 0) return
     const tx = this.tx(["pending"], "readwrite")
