@@ -310,3 +310,37 @@ def test_a_photo_of_handwritten_minutes_reaches_the_server_without_its_location(
     assert hashlib.sha256(stored).hexdigest() == sha256[0]
     assert stored[:3] == b"\xff\xd8\xff" and not photos.location_of(stored)
     page.close()
+
+
+def test_a_duplicate_from_another_phone_is_shown_in_words_and_settled_from_the_page(
+    server: ServerProcess, secretary: BrowserContext, roster: dict[str, Any], tmp_path: Path
+) -> None:
+    page = secretary.new_page()
+    page.goto(server.http + "/app/")
+    expect(status(page)).to_contain_text("Đã đồng bộ", timeout=15_000)
+    # The deputy's phone (Python SDK) adds someone with the name of a member already there.
+    names = [m["full_name"].casefold() for m in roster["members"].values()]
+    twin_id = next(
+        mid
+        for mid, m in sorted(roster["members"].items())
+        if names.count(m["full_name"].casefold()) == 1 and m["status"] in ("full", "probationary")
+    )
+    twin = roster["members"][twin_id]
+    python_device(
+        server,
+        tmp_path,
+        [
+            ["add_member", {"cell_id": CELL, "full_name": twin["full_name"].upper()}],
+            ["sync", {"server": server.http}],
+        ],
+    )
+    page.get_by_role("button", name="Cần xem").click()
+    conflicts = page.get_by_role("list", name="Xung đột giữa các thiết bị")
+    entry = conflicts.get_by_role("listitem").filter(has_text=f"({twin_id})")
+    expect(entry).to_contain_text("có thể là cùng một người", timeout=5_000)
+    entry.get_by_role("button", name="Hai người khác nhau: giữ cả hai").click()
+    expect(conflicts.get_by_role("listitem").filter(has_text=f"({twin_id})")).to_have_count(0)
+    expect(status(page)).to_contain_text("0 thay đổi chờ gửi", timeout=15_000)
+    members = python_device(server, tmp_path, [["members", {"cell_id": CELL}]])[0]
+    assert members[twin_id]["distinct_from"], members[twin_id]
+    page.close()

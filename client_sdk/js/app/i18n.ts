@@ -100,6 +100,10 @@ const WORDS = {
   refused_title: ["Thay đổi máy chủ không nhận", "Changes the server did not accept"],
   conflicts_title: ["Xung đột giữa các thiết bị", "Conflicts between devices"],
   nothing: ["Không có gì cần xem.", "Nothing to review."],
+  confirm_status: ["Xác nhận trạng thái này", "Confirm this status"],
+  confirm_reason: ["Bí thư xác nhận sau xung đột", "Confirmed by the secretary after a conflict"],
+  merge_records: ["Gộp hai hồ sơ (giữ hồ sơ đầu)", "Merge the records (keep the first)"],
+  keep_both: ["Hai người khác nhau: giữ cả hai", "Different people: keep both"],
   saved: ["Đã lưu trên máy", "Saved on this device"],
   not_synced_yet: [
     "Chưa nhận dữ liệu chi bộ: cần kết nối mạng cho lần đồng bộ đầu tiên.",
