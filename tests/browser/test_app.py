@@ -76,6 +76,13 @@ def enrol(server: ServerProcess, page: Page, card_number: str) -> str:
         timeout=60_000
     )
     device_id = page.evaluate("sotay.book.store.get('device_id')")
+    # Held, it reads and its edits are refused here with the server's own code.
+    refused = page.evaluate(
+        """cell => sotay.book.write("roster.update_member", {cell_id: cell, member_id: "x"})
+            .then(() => "written", e => e.code)""",
+        CELL,
+    )
+    assert refused == "device_unconfirmed", refused
     http_json(
         f"{server.http}/api/devices/{device_id}/confirm",
         {},

@@ -48,6 +48,7 @@ from schema.automerge_io import plain
 from schema.documents import KINDS, new_document
 from schema.errors import SotayError
 from schema.validation import check_values
+from syncd.core.hierarchy import DEVICE_HELD
 
 ROOT = Path(__file__).resolve().parents[2]
 LABELS_JSON = ROOT / "client_sdk" / "js" / "src" / "generated" / "labels.json"
@@ -124,6 +125,12 @@ def constants() -> dict[str, Any]:
         "CELL_WRITERS": sorted(access.CELL_WRITERS),
         "ASSIGNEE_STATUSES": sorted(access.ASSIGNEE_STATUSES),
         "REJECTION_NOTICE": access.REJECTION_NOTICE,
+        # The server's refusal of a held device's writes, which the SDK makes first.
+        "DEVICE_HELD": {
+            "rule": DEVICE_HELD.rule,
+            "vi": DEVICE_HELD.reason_vi,
+            "en": DEVICE_HELD.reason_en,
+        },
     }
 
 

@@ -143,7 +143,7 @@ async function boot(): Promise<void> {
     const cellId = ctx.cellId
     ctx.roles = cellId ? (book.rolesOn(cellId) ?? new Set()) : new Set()
     refusals = await book.refusals()
-    const status = statusLine(await book.status(), navigator.onLine, refusals.length, sync.held)
+    const status = statusLine(await book.status(), navigator.onLine, refusals.length, book.held)
     const secretary = isSecretary(ctx)
     const tabs: Tab[] = secretary ? ["roster", "meetings", "tasks", "problems"] : ["me", "roster", "problems"]
     if (tab === null || !tabs.includes(tab)) tab = tabs[0]!

@@ -62,6 +62,13 @@ export const ROLES = [
 export const CELL_WRITERS = new Set(["cell_secretary", "cell_deputy"])
 export const ASSIGNEE_STATUSES = new Set(["open", "in_progress", "done"])
 export const REJECTION_NOTICE = "sotay/change-rejected"
+/** The server's refusal of every write from a device still held after enrolment
+ * (syncd/core/hierarchy.py ``DEVICE_HELD``): the SDK refuses them first with the same words. */
+export const DEVICE_HELD = {
+  rule: "device_unconfirmed",
+  vi: "Thiết bị này đang chờ bí thư chi bộ xác nhận: chỉ xem được, chưa sửa được.",
+  en: "This device is waiting for the cell secretary's confirmation: it may read, not write yet.",
+}
 
 /** Everything above as one comparable value (the conformance file's ``constants`` case). */
 export function constants(): Record<string, unknown> {
@@ -95,5 +102,6 @@ export function constants(): Record<string, unknown> {
     CELL_WRITERS: sorted(CELL_WRITERS),
     ASSIGNEE_STATUSES: sorted(ASSIGNEE_STATUSES),
     REJECTION_NOTICE,
+    DEVICE_HELD,
   }
 }

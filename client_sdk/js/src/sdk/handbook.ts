@@ -13,7 +13,7 @@ import { plain } from "../doc/values.js"
 import { checkWrite } from "../rules/access.js"
 import { invalid, SotayError } from "../rules/errors.js"
 import type { Plain } from "../rules/plain.js"
-import { KINDS, type Kind } from "../rules/schema.js"
+import { DEVICE_HELD, KINDS, type Kind } from "../rules/schema.js"
 import { checkValues } from "../rules/validation.js"
 import { ancestry, changes, descendants } from "./history.js"
 import { operation, type WriteContext } from "./operations.js"
@@ -42,6 +42,9 @@ const bare = (id: string) => id.replace(/^automerge:/, "")
 
 export class Handbook {
   memberId = ""
+  /** Enrolled without a confirmed face: the server refuses every write until the secretary
+   * confirms the device (docs/enrolment.md); so does the SDK, first. */
+  held = false
   private cellDocs: Record<string, CellDocuments> = {}
   private access: Record<string, string[]> | null = null
   private readonly handles = new Map<string, DocHandle<Doc>>()
@@ -60,6 +63,7 @@ export class Handbook {
     book.memberId = (await store.get<string>("member_id")) ?? ""
     book.cellDocs = (await store.get<Record<string, CellDocuments>>("cells")) ?? {}
     book.access = (await store.get<Record<string, string[]>>("access")) ?? null
+    book.held = (await store.get<boolean>("held")) ?? false
     for (const reset of await store.resets()) await book.applyReset(reset.documentId, reset.bytes)
     book.pendingCount = (await store.pending()).length
     return book
@@ -88,6 +92,11 @@ export class Handbook {
   async setAccess(access: Record<string, string[]>): Promise<void> {
     this.access = access
     await this.store.set("access", access)
+  }
+
+  async setHeld(held: boolean): Promise<void> {
+    this.held = held
+    await this.store.set("held", held)
   }
 
   rolesOn(cellId: string): Set<string> | null {
@@ -246,6 +255,7 @@ export class Handbook {
         "The device does not know its user (member id): cannot write.",
       )
     }
+    if (this.held) throw new SotayError(DEVICE_HELD.rule, DEVICE_HELD.vi, DEVICE_HELD.en)
     const cellId = String(args.cell_id ?? "")
     const def = operation(name)
     const pinned = def.pin ? def.pin(args) : args

@@ -88,6 +88,7 @@ export class SyncClient {
     const me = await this.api.me()
     this.me = me
     this.held = Boolean(me.held)
+    await this.book.setHeld(this.held)
     await this.book.setAccess(Object.fromEntries(Object.entries(me.cells).map(([c, info]) => [c, info.roles])))
     for (const [cellId, info] of Object.entries(me.cells)) {
       if (info.roles.some(r => r === "member" || r === "cell_secretary" || r === "cell_deputy")) {
