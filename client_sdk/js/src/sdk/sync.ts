@@ -38,7 +38,10 @@ export class SyncClient {
   private readonly rejections = new Map<string, RejectionNotice>()
   private readonly resets = new Map<string, number>()
   private busy = false
-  private disconnectedSince = 0
+  /** Reconnects back off exponentially with full jitter (docs/design.md, "Congestion"): a
+   * district whose signal returns at once does not reconnect in step. */
+  private failures = 0
+  private nextAttempt = 0
   held = false
   me: Me | null = null
 
@@ -50,13 +53,13 @@ export class SyncClient {
     book.onHandle((documentId, handle) => this.listen(documentId, handle))
     const network = book.repo.networkSubsystem
     network.on("peer", () => {
+      this.failures = 0
       book.connected = true
       book.notify({ cellId: null, kind: null, origin: "status" })
       void this.tick()
     })
     network.on("peer-disconnected", () => {
       book.connected = false
-      this.disconnectedSince = Date.now()
       book.notify({ cellId: null, kind: null, origin: "status" })
     })
   }
@@ -112,7 +115,7 @@ export class SyncClient {
       this.book.lastError = exc instanceof SotayError ? exc.code : String(exc)
       this.book.notify({ cellId: null, kind: null, origin: "status" })
     }
-    this.disconnectedSince = Date.now()
+    this.nextAttempt = Math.max(this.nextAttempt, Date.now() + 10_000)
   }
 
   disconnect(): void {
@@ -136,7 +139,12 @@ export class SyncClient {
     try {
       if (this.rejections.size > 0) await this.resetRejected()
       else if (this.book.connected) await this.compareHeads()
-      else if (this.adapter !== null && Date.now() - this.disconnectedSince > 10_000) await this.connect()
+      else if (this.adapter !== null && Date.now() >= this.nextAttempt) {
+        this.failures += 1
+        const ceiling = Math.min(60_000, 2_000 * 2 ** Math.min(this.failures, 5))
+        this.nextAttempt = Date.now() + 5_000 + Math.random() * ceiling
+        await this.connect()
+      }
     } catch (exc) {
       this.book.lastError = exc instanceof SotayError ? exc.code : String(exc)
     } finally {
