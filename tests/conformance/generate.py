@@ -278,6 +278,14 @@ def field_cases() -> list[dict[str, Any]]:
         calls.append(
             ("check_record", [record, status], lambda r=record, s=status: rs.check_record(r, s))
         )
+    for roles in [*ROLE_SETS, ["member", "cell_deputy"], ["province_admin", "cell_secretary"]]:
+        calls.append(
+            (
+                "check_attach",
+                [roles],
+                lambda r=roles: verdict_json(access.check_attach(Actor("m1", frozenset(r)))),
+            )
+        )
     cases = []
     for name, args, call in calls:
         try:

@@ -8,7 +8,7 @@ import { A, applyMutation } from "../../src/doc/automerge.js"
 import { plain } from "../../src/doc/values.js"
 import { LABELS } from "../../src/labels.js"
 import { SCHEMA_OPS } from "../../src/ops/index.js"
-import { checkWrite, type Verdict } from "../../src/rules/access.js"
+import { checkAttach, checkWrite, type Verdict } from "../../src/rules/access.js"
 import { SotayError } from "../../src/rules/errors.js"
 import * as f from "../../src/rules/fields.js"
 import type { Plain } from "../../src/rules/plain.js"
@@ -58,6 +58,7 @@ const FIELDS: Record<string, (...args: any[]) => unknown> = {
   choice: (v, field, allowed, code) => f.choice(v, field, allowed, code),
   clean_fields: (data, version) => cleanFields(data, version),
   check_record: (record, status) => checkRecord(record, status),
+  check_attach: roles => verdict(checkAttach({ memberId: "m1", roles: new Set<string>(roles) })),
 }
 
 const b64 = (s: string) => Uint8Array.from(Buffer.from(s, "base64"))
