@@ -587,8 +587,77 @@ class Handbook:
         )
 
     @_replayable
-    def add_resolution(self, cell_id: str, meeting_id: str, **fields: Any) -> None:
-        self._write(cell_id, "meetings", lambda doc: mt.add_resolution(doc, meeting_id, **fields))
+    def add_resolution(
+        self, cell_id: str, meeting_id: str, *, resolution_id: str | None = None, **fields: Any
+    ) -> str:
+        """Record a resolution the meeting studied; returns its id (``record_study`` names
+        it). An app of a schema before v3 writes no id: readers derive one from the content."""
+        new_id = None
+        if self.schema_version >= mt.IDS_SINCE:
+            new_id = resolution_id or _new_id("nq")
+            self._pin(resolution_id=new_id)
+        return self._write(
+            cell_id,
+            "meetings",
+            lambda doc: mt.add_resolution(
+                doc, meeting_id, resolution_id=new_id, version=self.schema_version, **fields
+            ),
+        )
+
+    @_replayable
+    def record_study(
+        self,
+        cell_id: str,
+        meeting_id: str,
+        resolution_id: str,
+        member_id: str | None = None,
+        *,
+        date: str | None = None,
+        study_id: str | None = None,
+    ) -> mt.Study:
+        """Member ``member_id`` (default: this device's user) studied the resolution on
+        ``date`` (default: the resolution's study date, else the meeting's date). The secretary
+        and deputy record anyone's study; a member records only their own."""
+        if self.schema_version < mt.IDS_SINCE:
+            raise invalid(
+                "not_in_schema_version",
+                "Phiên bản ứng dụng này chưa hỗ trợ ghi nhận học tập nghị quyết.",
+                "This app version does not support recording who studied a resolution.",
+            )
+        who = member_id or self.member_id
+        roster_ids = set(self.members(cell_id))
+        if date is None:
+            meeting = self.meetings(cell_id).get(meeting_id)
+            found = (
+                next((r for r in meeting.resolutions if r.resolution_id == resolution_id), None)
+                if meeting is not None
+                else None
+            )
+            date = (found.studied_date if found is not None else None) or (
+                meeting.date if meeting is not None else None
+            )
+        new_id = study_id or _new_id("hoc")
+        self._pin(study_id=new_id, member_id=who, date=date)
+        return self._write(
+            cell_id,
+            "meetings",
+            lambda doc: mt.record_study(
+                doc,
+                new_id,
+                meeting_id=meeting_id,
+                resolution_id=resolution_id,
+                member_id=who,
+                date=date or "",
+                by=self.member_id,
+                members=roster_ids,
+            ),
+        )
+
+    @_replayable
+    def withdraw_study(self, cell_id: str, study_id: str) -> None:
+        """The secretary's correction of a study recorded by mistake (the record is kept,
+        marked withdrawn, and no longer counts)."""
+        self._write(cell_id, "meetings", lambda doc: mt.withdraw_study(doc, study_id))
 
     def add_attachment(
         self,

@@ -9,7 +9,10 @@ record format's version; records written by older releases are upgraded on readi
 and an operation this release does not know is reported, never fatal.
 
 Changing an operation's arguments means: bump ``FORMAT``, add a step to ``_UPGRADES`` that
-rewrites older records, and keep the old name readable. Nothing here does I/O.
+rewrites older records, and keep the old name readable. An argument added with a default that
+older records simply lack is not a change of format (``meetings.add_resolution`` gained
+``resolution_id`` so: a format-1 record without it replays with a new id, as it was first
+made). Nothing here does I/O.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ OPERATIONS: dict[str, str] = {
     "meetings.edit_minutes": "edit_minutes",
     "meetings.add_resolution": "add_resolution",
     "meetings.add_attachment": "record_attachment",
+    "meetings.record_study": "record_study",
+    "meetings.withdraw_study": "withdraw_study",
     "tasks.assign": "assign_task",
     "tasks.start": "start_task",
     "tasks.complete": "complete_task",

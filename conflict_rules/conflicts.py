@@ -66,6 +66,10 @@ def _labels(statuses: tuple[str, ...], words: Mapping[str, str]) -> str:
     return ", ".join(words.get(s, s) for s in statuses)
 
 
+def _status_of(entry: Any) -> Any:
+    return entry.get("status") if isinstance(entry, Mapping) else None
+
+
 def _distinct(values: Any) -> tuple[str, ...]:
     return tuple(sorted({v for v in values if isinstance(v, str)}))
 
@@ -78,7 +82,9 @@ def member_status_conflicts(roster: Mapping[str, Any] | None) -> list[Conflict]:
         if member_id in merged:
             continue
         history = records[member_id].get("status_history")
-        decision = decide_status(history if isinstance(history, list) else [])
+        if not isinstance(history, list) or len(history) < 2:
+            continue  # a conflict needs an entry that lost to another
+        decision = decide_status(history)
         if not decision.open_conflict or decision.status is None:
             continue
         lost = _distinct(e.get("status") for e in decision.contested)
@@ -158,6 +164,11 @@ def task_status_conflicts(tasks: Mapping[str, Any] | None) -> list[Conflict]:
     records = _records(tasks, "tasks")
     found = []
     for task_id in sorted(records):
+        log = records[task_id].get(task_status.STATUS_LOG)
+        if isinstance(log, list) and not log:
+            continue  # no status, no conflict
+        if isinstance(log, list) and len(log) == 1 and _status_of(log[0]) != "cancelled":
+            continue  # one status that lost nothing, and no cancel for notes to miss
         decision = decide_task(records[task_id])
         if not decision.open_conflict or decision.status is None:
             continue

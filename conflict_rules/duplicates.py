@@ -61,12 +61,26 @@ def same_card(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
 
 
 def duplicate_pairs(members: Mapping[str, Any]) -> list[DuplicatePair]:
-    """``members``: the roster's ``members`` map as plain values."""
+    """``members``: the roster's ``members`` map as plain values.
+
+    Only records that share a card number or a name (as compared for duplicates) can pair, so
+    the candidates come from grouping by those two keys instead of comparing every pair: the
+    report index runs this on every roster change. The pairs and their order are those of
+    comparing every pair of live records in id order."""
     records = {m: r for m, r in members.items() if isinstance(r, Mapping)}
     merged = survivors({m: r.get("merged_into") for m, r in records.items()})
     live = sorted(m for m in records if m not in merged)
+    groups: dict[tuple[str, str], list[str]] = {}
+    for member_id in live:
+        record = records[member_id]
+        card, name = _text(record, "card_number"), _text(record, "full_name")
+        if card is not None:
+            groups.setdefault(("card", card), []).append(member_id)
+        if name is not None:
+            groups.setdefault(("name", name_key(name)), []).append(member_id)
+    candidates = {pair for ids in groups.values() for pair in combinations(ids, 2)}
     pairs: list[DuplicatePair] = []
-    for a, b in combinations(live, 2):
+    for a, b in sorted(candidates):
         ra, rb = records[a], records[b]
         if same_card(ra, rb):
             pairs.append(DuplicatePair("duplicate_card_number", a, b))

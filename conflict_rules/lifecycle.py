@@ -76,6 +76,12 @@ def decide_status(history: Sequence[Any]) -> StatusDecision:
 def effective_status(record: Mapping[str, Any]) -> str:
     """A member record's status by the rule; the register only when there is no history."""
     history = record.get(HISTORY)
-    decided = decide_status(history).status if isinstance(history, list) else None
+    if isinstance(history, list) and len(history) == 1 and isinstance(history[0], Mapping):
+        # One entry decides alone (most members: admitted, nothing since); the report index
+        # reads every member of a roster on each change, so skip building its causal log.
+        decided = history[0].get("status")
+        decided = decided if isinstance(decided, str) and decided else None
+    else:
+        decided = decide_status(history).status if isinstance(history, list) else None
     register = record.get("status")
     return decided or (register if isinstance(register, str) else "")

@@ -105,6 +105,12 @@ def decide_task(record: Mapping[str, Any]) -> TaskDecision:
 
 
 def effective_status(record: Mapping[str, Any]) -> str:
-    decided = decide_task(record).status
+    log = record.get(STATUS_LOG)
+    if isinstance(log, list) and len(log) == 1 and isinstance(log[0], Mapping):
+        # One entry decides alone (a task nobody has moved yet); the report index reads every
+        # task of a cell on each change, so skip building the causal log.
+        decided = _status(Entry("", STATUS_LOG, 0, log[0]))
+    else:
+        decided = decide_task(record).status
     register = record.get("status")
     return decided or (register if isinstance(register, str) else "")

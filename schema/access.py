@@ -164,6 +164,9 @@ def check_write(kind: str, actor: Actor, before: dict[str, Any], after: dict[str
     verdict = _append_only_check(kind, before, after, paths)
     if not verdict.allowed:
         return verdict
+    verdict = _studies_by_author(kind, actor, before, after, paths)
+    if not verdict.allowed:
+        return verdict
     if actor.roles & CELL_WRITERS:
         return ALLOW
     if "member" not in actor.roles:
@@ -208,10 +211,50 @@ def _append_only_check(
     return ALLOW
 
 
+def _new_study(before: dict[str, Any], after: dict[str, Any], path: Path) -> dict[str, Any] | None:
+    """The study record ``path`` creates (schema v3 ``studies``), or None if it creates none."""
+    if path[0] != "studies" or _get(before, path[:2]) is not None:
+        return None
+    record = _get(after, path[:2])
+    return record if isinstance(record, dict) else None
+
+
+def _studies_by_author(
+    kind: str, actor: Actor, before: dict[str, Any], after: dict[str, Any], paths: list[Path]
+) -> Verdict:
+    """A new study record names its author as ``by``: who recorded a study shows in the
+    report (a member's own word or the secretary's), so it must be true."""
+    if kind != "meetings":
+        return ALLOW
+    for path in paths:
+        record = _new_study(before, after, path)
+        if record is not None and record.get("by") != actor.member_id:
+            return _refuse(
+                "study_by_author",
+                "Người ghi nhận việc học tập phải là chính người gửi.",
+                "A study record's 'by' must be its author.",
+                path,
+            )
+    return ALLOW
+
+
 def _member_may(
     kind: str, actor: Actor, before: dict[str, Any], after: dict[str, Any], path: Path
 ) -> Verdict:
     me = actor.member_id
+    if kind == "meetings" and path[0] == "studies":
+        # Studying a resolution is the member's own act: they may record their own study
+        # (a new record about themself), as they report progress on their own tasks. Changing
+        # a record (withdrawing one) is the secretary's.
+        record = _new_study(before, after, path)
+        if record is not None and me is not None and record.get("member_id") == me:
+            return ALLOW
+        return _refuse(
+            "study_own_only",
+            "Đảng viên chỉ được tự ghi nhận việc học tập nghị quyết của mình.",
+            "A member may record only their own study of a resolution.",
+            path,
+        )
     if kind == "roster":
         if path[0] == "members" and path[1] == me and len(path) >= 3 and path[2] in CONTACT_FIELDS:
             return ALLOW

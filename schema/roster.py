@@ -145,7 +145,15 @@ def all_members(doc: Document) -> dict[str, Member]:
 def members(doc: Document) -> dict[str, Member]:
     """The cell's people: records merged into another one are left out (conflict_rules.merges
     decides, also for merges made concurrently in opposite directions)."""
-    everyone = all_members(doc)
+    return members_in(plain(doc, container(doc, "members")))
+
+
+def members_in(raw: Any) -> dict[str, Member]:
+    """``members`` from the roster's ``members`` map as plain values: the reader the report
+    index shares with the devices."""
+    if not isinstance(raw, dict):
+        return {}
+    everyone = {mid: _member_from(mid, r) for mid, r in raw.items() if isinstance(r, dict)}
     merged = survivors({mid: m.merged_into for mid, m in everyone.items()})
     return {mid: m for mid, m in everyone.items() if mid not in merged}
 

@@ -63,6 +63,7 @@ _RECORD_NAMES = {
     "transfers": ("giấy chuyển sinh hoạt", "a transfer paper"),
     "resolutions": ("nghị quyết", "a resolution"),
     "attachments": ("tệp đính kèm", "an attachment"),
+    "studies": ("bản ghi học tập nghị quyết", "a study record"),
 }
 
 
@@ -264,11 +265,77 @@ def _member(path: Path, old: dict[str, Any] | None, new: dict[str, Any]) -> None
 
 
 def _meetings(before: dict[str, Any], after: dict[str, Any]) -> None:
+    taken = _resolution_ids(before)
     for mid, old, new in _records(before, after, "meetings"):
-        _meeting(("meetings", mid), old, new)
+        _meeting(("meetings", mid), old, new, taken)
+    _studies(before, after)
 
 
-def _meeting(path: Path, old: dict[str, Any] | None, new: dict[str, Any]) -> None:
+def _resolution_ids(values: dict[str, Any]) -> dict[str, str]:
+    """Every resolution's id (its own or derived: ``schema.meetings.resolution_ids``) -> the
+    meeting that holds it."""
+    found: dict[str, str] = {}
+    listed = values.get("meetings")
+    for mid, meeting in (listed if isinstance(listed, dict) else {}).items():
+        entries = meeting.get("resolutions") if isinstance(meeting, dict) else None
+        if isinstance(entries, list):
+            for rid in mt.resolution_ids(mid, entries):
+                if rid is not None:
+                    found[rid] = mid
+    return found
+
+
+def _studies(before: dict[str, Any], after: dict[str, Any]) -> None:
+    """Study records (v3): new ones name a resolution of the document, a member and a date,
+    once per member and resolution; an existing one changes only by being withdrawn."""
+    resolutions: dict[str, str] | None = None
+    live = {
+        (r.get("resolution_id"), r.get("member_id"))
+        for r in (before.get(mt.STUDIES) or {}).values()
+        if isinstance(r, dict) and r.get("withdrawn") is not True
+    }
+    for sid, old, new in _records(before, after, mt.STUDIES):
+        path = (mt.STUDIES, sid)
+        if old is not None:
+            if old.get("withdrawn") is True or new != {**old, "withdrawn": True}:
+                _refuse(
+                    path,
+                    "append_only",
+                    "Bản ghi học tập không được sửa; bí thư chỉ có thể rút bản ghi ghi nhầm.",
+                    "A study record is never changed; the secretary may only withdraw one "
+                    "recorded by mistake.",
+                )
+            continue
+        if not mt.is_client_id(sid):
+            _refuse(path, "bad_id", "Mã bản ghi học tập không hợp lệ.", "Invalid study id.")
+        _at(path, lambda n=new: f.text(n.get("member_id"), "member_id", max_len=120))
+        _at(path, lambda n=new: f.text(n.get("by"), "by", max_len=120))
+        _at(path, lambda n=new: f.iso_date(n.get("date"), "date", required=True))
+        if resolutions is None:
+            resolutions = _resolution_ids(after)
+        rid = new.get("resolution_id")
+        if not isinstance(rid, str) or resolutions.get(rid) != new.get("meeting_id"):
+            _refuse(
+                path,
+                "unknown_resolution",
+                "Buổi sinh hoạt này không có nghị quyết đó.",
+                "That meeting has no such resolution.",
+            )
+        pair = (rid, new.get("member_id"))
+        if pair in live:
+            _refuse(
+                path,
+                "already_studied",
+                "Đã ghi nhận đảng viên này học tập nghị quyết đó.",
+                "That member's study of this resolution is already recorded.",
+            )
+        if new.get("withdrawn") is not True:
+            live.add(pair)
+
+
+def _meeting(
+    path: Path, old: dict[str, Any] | None, new: dict[str, Any], taken: dict[str, str]
+) -> None:
     if _changed(old, new, "date") or old is None:
         _at((*path, "date"), lambda: f.iso_date(new.get("date"), "date", required=True))
     if _changed(old, new, "kind") or old is None:
@@ -306,6 +373,19 @@ def _meeting(path: Path, old: dict[str, Any] | None, new: dict[str, Any]) -> Non
             lambda r=record: f.text(r.get("number"), "number", max_len=40, required=False),
         )
         _at(resolutions_path, lambda r=record: f.iso_date(r.get("studied_date"), "studied_date"))
+        # v3 apps give each new resolution its id; an older app gives none (readers derive it)
+        rid = record.get("id")
+        if rid is not None and not mt.is_client_id(rid):
+            _refuse(resolutions_path, "bad_id", "Mã nghị quyết không hợp lệ.", "Invalid id.")
+        if rid is not None and rid in taken:
+            _refuse(
+                resolutions_path,
+                "resolution_exists",
+                "Mã nghị quyết đã tồn tại.",
+                "Resolution id already exists.",
+            )
+        if rid is not None:
+            taken[rid] = path[-1]
     for key, _old, record in _records(old or {}, new, "attachments"):
         where = (*path, "attachments", key)
         _at(where, lambda k=key: f.content_hash(k))

@@ -26,6 +26,7 @@ from websockets.frames import Frame, Opcode
 
 from client_sdk.connection import SyncConnection
 from client_sdk.identity import DeviceIdentity
+from syncd.core.limits import Limits
 from syncd.protocol.document_id import new_document_id
 from tests.harness.frames import join_frame, sync_frame
 from tests.harness.server_process import ServerProcess
@@ -100,9 +101,17 @@ def test_a_device_flooding_challenges_locks_out_only_itself(server: ServerProces
 
 def test_one_address_cannot_spend_the_server_on_made_up_devices(server: ServerProcess) -> None:
     flood = Client(server, "127.0.0.4")
+    started = time.monotonic()
     codes = [flood.challenge(f"dev-{i}")[1]["error"]["code"] for i in range(700)]
+    elapsed = time.monotonic() - started
     assert codes[0] == "unknown_device"
-    assert codes[-1] == "too_many_challenges"  # the address's burst is spent
+    # The address gets its burst, then its rate, however long the flood took: on a loaded
+    # machine 700 requests can take longer than the 4 s after which the rate alone would
+    # let the last one through (asserting that the last one was refused failed so).
+    limits = Limits()
+    served = sum(1 for code in codes if code != "too_many_challenges")
+    assert served <= limits.challenge_client_burst + limits.challenge_client_rate * elapsed + 1
+    assert "too_many_challenges" in codes, f"no refusal in {elapsed:.1f} s"
     assert Client(server, "127.0.0.5").sign_in(server.identity("cell_deputy"))
 
 

@@ -166,8 +166,22 @@ def test_offline_edits_reach_another_device(server: list[ServerProcess], tmp_pat
     )
     ok(cli(dev_a, "task", "progress", task["task_id"], NOTE))
     ok(cli(dev_a, "meeting", "minutes", meeting, "--append", MINUTES_LINE))
+    resolution = as_json(cli(dev_a, "meeting", "show", meeting, "--json"))["resolutions"][0]
+    studied = as_json(
+        cli(
+            dev_a,
+            "meeting",
+            "study",
+            meeting,
+            resolution["resolution_id"],
+            "--member",
+            f"{cell}-m03",
+            "--json",
+        )
+    )
+    assert studied["member_id"] == f"{cell}-m03" and studied["by"] == secretary
     pending = as_json(cli(dev_a, "status", "--json"))["pending_changes"]
-    assert pending >= 4
+    assert pending >= 5
 
     # A refused write: stable code on stderr, exit 1, no traceback, store untouched.
     chunks = chunk_count(dev_a)
@@ -206,8 +220,11 @@ def test_offline_edits_reach_another_device(server: list[ServerProcess], tmp_pat
     got = next(t for t in tasks if t["task_id"] == task["task_id"])
     assert got["title"] == TASK_TITLE and got["assignee"] == member_id
     assert [n["text"] for n in got["progress"]] == [NOTE]
-    minutes = as_json(cli(dev_b, "meeting", "show", meeting, "--json"))["minutes"]
-    assert minutes.endswith(MINUTES_LINE + "\n")
+    shown = as_json(cli(dev_b, "meeting", "show", meeting, "--json"))
+    assert shown["minutes"].endswith(MINUTES_LINE + "\n")
+    [study] = shown["resolutions"][0]["studied_by"]
+    assert (study["member_id"], study["study_id"]) == (f"{cell}-m03", studied["study_id"])
+    assert f"{cell}-m03" in ok(cli(dev_b, "meeting", "show", meeting)).stdout
     human = ok(cli(dev_b, "member", "list")).stdout
     assert NEW_NAME in human
 
@@ -312,7 +329,7 @@ def test_help_is_bilingual_and_lists_commands(tmp_path: Path) -> None:
         assert option in add
     for group, actions in (
         ("member", ("list", "add", "update", "status")),
-        ("meeting", ("list", "schedule", "attend", "minutes", "resolution")),
+        ("meeting", ("list", "schedule", "attend", "minutes", "resolution", "study")),
         ("task", ("list", "assign", "start", "progress", "done", "cancel")),
     ):
         text = ok(cli(device, group, "--help")).stdout

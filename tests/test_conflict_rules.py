@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from itertools import combinations
 from pathlib import Path
 from typing import Any
 
 import pytest
 from automerge.core import Document
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from client_sdk.connection import SyncConnection
 from client_sdk.handbook import Handbook
@@ -23,7 +26,17 @@ from client_sdk.identity import ServerRefused
 from conflict_rules import resolution
 from conflict_rules.causal_log import CausalLog
 from conflict_rules.conflicts import cell_conflicts, cell_outcome
-from conflict_rules.lifecycle import decide_status
+from conflict_rules.duplicates import (
+    DuplicatePair,
+    duplicate_pairs,
+    likely_same_person,
+    marked_distinct,
+    same_card,
+)
+from conflict_rules.lifecycle import decide_status, effective_status
+from conflict_rules.merges import survivors
+from conflict_rules.task_status import decide_task
+from conflict_rules.task_status import effective_status as tk_effective_status
 from schema import meetings as mt
 from schema import roster as rs
 from schema import tasks as tk
@@ -559,3 +572,88 @@ def test_review_api_lists_conflicts_of_merged_documents_for_officials(
         assert not {c["conflict_id"] for c in cells_after[CELL]["conflicts"]} & set(found)
 
     asyncio.run(scenario())
+
+
+NAMES = ["Vàng A Páo", "vàng  a páo", "Lò Thị Mai", "Lò Thị  Mai"]
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from([f"m{i}" for i in range(8)]),
+        st.fixed_dictionaries(
+            {
+                "full_name": st.sampled_from(NAMES),
+                "card_number": st.sampled_from([None, "11.111111", "22.222222"]),
+                "birth_date": st.sampled_from([None, "1980-01-01", "1981-01-01"]),
+                "merged_into": st.sampled_from([None, "m0", "m1"]),
+                "distinct_from_m1": st.sampled_from([None, True]),
+            }
+        ),
+    )
+)
+@settings(max_examples=300, deadline=None)
+def test_grouped_duplicate_pairs_equal_comparing_every_pair(members: dict[str, Any]) -> None:
+    records = {m: {k: v for k, v in r.items() if v is not None} for m, r in members.items()}
+    merged = survivors({m: r.get("merged_into") for m, r in records.items()})
+    live = sorted(m for m in records if m not in merged)
+    expected = []
+    for a, b in combinations(live, 2):  # the rule's definition, pair by pair
+        if same_card(records[a], records[b]):
+            expected.append(DuplicatePair("duplicate_card_number", a, b))
+        elif likely_same_person(records[a], records[b]) and not marked_distinct(records, a, b):
+            expected.append(DuplicatePair("likely_duplicate", a, b))
+    assert duplicate_pairs(records) == expected
+
+
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {"status": st.sampled_from(["", "full", "deceased", 7]), "id": st.just("e1")}
+        ),
+        min_size=1,
+        max_size=1,
+    ),
+    st.sampled_from([None, "full", "probationary"]),
+)
+def test_a_one_entry_history_decides_as_the_causal_log_does(
+    history: list[dict[str, Any]], register: str | None
+) -> None:
+    record = {"status_history": history, "status": register}
+    decided = decide_status(history).status
+    assert effective_status(record) == (decided or (register if isinstance(register, str) else ""))
+
+
+ENTRY = st.fixed_dictionaries(
+    {
+        "status": st.sampled_from(["open", "in_progress", "done", "cancelled", "", 3]),
+        "id": st.sampled_from(["a", "b", "c"]),
+        "after": st.sampled_from([None, "a", "b"]),
+    }
+)
+
+
+@given(
+    st.lists(ENTRY, max_size=2),
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "text": st.just("ghi chú"),
+                "id": st.sampled_from(["n1", "n2"]),
+                "after": st.sampled_from([None, "a"]),
+            }
+        ),
+        max_size=2,
+    ),
+    st.sampled_from([None, "open", "done"]),
+)
+@settings(max_examples=300, deadline=None)
+def test_short_task_logs_decide_and_conflict_as_the_causal_log_does(
+    log: list[dict[str, Any]], notes: list[dict[str, Any]], register: str | None
+) -> None:
+    record = {"title": "Việc", "status_log": log, "progress": notes, "status": register}
+    decision = decide_task(record)
+    assert tk_effective_status(record) == (
+        decision.status or (register if isinstance(register, str) else "")
+    )
+    listed = cell_conflicts(None, {"tasks": {"t1": record}})
+    assert bool(listed) == decision.open_conflict

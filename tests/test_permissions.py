@@ -136,6 +136,36 @@ def _edit_minutes(tx: Any, doc: Any, me: str, mark: str) -> None:
     tx.splice_text(_obj(doc, "meetings", meeting, "minutes"), 0, 0, mark)
 
 
+def _study(own: bool) -> Callable[[Any, Any, str, str], None]:
+    """A study record (schema v3) of the latest demo resolution (which nobody has studied in
+    the demo): the author's own, or that of a member who has not studied it yet and acts in no
+    other edit here (not m01-m03), so no accepted edit records a study twice."""
+
+    def edit(tx: Any, doc: Any, me: str, mark: str) -> None:
+        values = plain(doc)
+        meeting = sorted(values["meetings"])[-1]
+        resolution = values["meetings"][meeting]["resolutions"][0]["id"]
+        studied = {
+            s["member_id"] for s in values["studies"].values() if s["resolution_id"] == resolution
+        }
+        other = next(
+            m
+            for m in sorted(values["meetings"][meeting]["attendance"])
+            if m not in studied and not m.endswith(("-m01", "-m02", "-m03"))
+        )
+        record = tx.put_object(_obj(doc, "studies"), f"hoc-{mark}", ObjType.Map)
+        for key, value in (
+            ("resolution_id", resolution),
+            ("meeting_id", meeting),
+            ("member_id", me if own else other),
+            ("date", "2026-11-20"),
+            ("by", me),
+        ):
+            tx.put(record, key, ScalarType.Str, value)
+
+    return edit
+
+
 EDITS: dict[str, tuple[str, Callable[[Any, Any, str, str], None]]] = {
     "add_member": ("roster", _add_member),
     "change_status": ("roster", _change_status),
@@ -145,13 +175,15 @@ EDITS: dict[str, tuple[str, Callable[[Any, Any, str, str], None]]] = {
     "own_task_progress": ("tasks", _progress(lambda me: f"t-of-{me}")),
     "other_task_progress": ("tasks", _progress(lambda me: f"t-of-{CELL}-m06")),
     "edit_minutes": ("meetings", _edit_minutes),
+    "own_study": ("meetings", _study(own=True)),
+    "other_study": ("meetings", _study(own=False)),
 }
 
 
 def expected(role: str, edit: str) -> bool:
     if role in WRITERS:
         return True
-    return role == "member" and edit in ("own_contact", "own_task_progress")
+    return role == "member" and edit in ("own_contact", "own_task_progress", "own_study")
 
 
 @pytest.fixture(scope="module")

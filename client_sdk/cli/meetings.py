@@ -28,7 +28,13 @@ def _meeting_lines(m: mt.Meeting, names: dict[str, str]) -> list[str]:
         lines.append(f"    {who(names, mid)}: {coded(labels.ATTENDANCE, value)}")
     lines.append("  Nghị quyết / Resolutions:")
     for r in m.resolutions:
-        lines.append(f"    {r.number or '-'}  {r.title}  ({r.studied_date or '-'})")
+        lines.append(
+            f"    {r.resolution_id}  {r.number or '-'}  {r.title}  ({r.studied_date or '-'})"
+        )
+        if r.studied_by:
+            lines.append(f"      Đã học tập / Studied by ({len(r.studied_by)}):")
+            for s in r.studied_by:
+                lines.append(f"        {who(names, s.member_id)}  {s.date or '-'}  [{s.study_id}]")
     lines.append("  Tệp đính kèm / Attachments:")
     for x in m.attachments:
         lines.append(f"    {x.sha256[:12]}  {x.name}  {x.mime_type}  {x.size // 1024} KB")
@@ -107,13 +113,44 @@ def cmd_meeting_minutes(ctx: Context) -> int:
 def cmd_meeting_resolution(ctx: Context) -> int:
     a = ctx.args
     cell = ctx.cell()
-    ctx.handbook().add_resolution(
+    rid = ctx.handbook().add_resolution(
         cell, a.meeting_id, title=a.title, number=a.number, studied_date=a.studied_date
     )
     m = _meeting(ctx, cell, a.meeting_id)
     ctx.out.emit(
-        {"meeting_id": a.meeting_id, "resolutions": [jsonable(r) for r in m.resolutions]},
-        [f"Đã thêm nghị quyết / Resolution added to {a.meeting_id}: {a.title}"],
+        {
+            "meeting_id": a.meeting_id,
+            "resolution_id": rid,
+            "resolutions": [jsonable(r) for r in m.resolutions],
+        },
+        [f"Đã thêm nghị quyết / Resolution added to {a.meeting_id}: {a.title} [{rid}]"],
+    )
+    return EXIT_OK
+
+
+def cmd_meeting_study(ctx: Context) -> int:
+    """Offline like every write: a member records their own study, the secretary or deputy
+    anyone's."""
+    a = ctx.args
+    cell = ctx.cell()
+    study = ctx.handbook().record_study(cell, a.meeting_id, a.resolution_id, a.member, date=a.date)
+    name = who(ctx.names(cell), study.member_id)
+    ctx.out.emit(
+        jsonable(study),
+        [
+            f"Đã ghi nhận học tập / Study recorded: {name} — {a.resolution_id} "
+            f"({study.date}) [{study.study_id}]"
+        ],
+    )
+    return EXIT_OK
+
+
+def cmd_meeting_withdraw_study(ctx: Context) -> int:
+    a = ctx.args
+    ctx.handbook().withdraw_study(ctx.cell(), a.study_id)
+    ctx.out.emit(
+        {"study_id": a.study_id, "withdrawn": True},
+        [f"Đã rút bản ghi học tập / Study record withdrawn: {a.study_id}"],
     )
     return EXIT_OK
 

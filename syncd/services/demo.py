@@ -104,16 +104,37 @@ async def _fill_cell(hub: DocumentHub, cell_id: str, docs: dict[str, str], rng: 
                 agenda=AGENDAS[kind].format(m=month),
                 by=ids[0],
             )
+            present = []
             for member_id in ids[:-1]:
                 value = rng.choice(["present"] * 8 + ["excused", "absent"])
                 meetings.record_attendance(doc, meeting_id, member_id, value, members=set(ids))
+                if value == "present":
+                    present.append(member_id)
             meetings.edit_minutes(
                 doc, meeting_id, 0, 0, f"Biên bản sinh hoạt chi bộ tháng {month}/2026.\n"
             )
             title, number = rng.choice(RESOLUTIONS)
-            meetings.add_resolution(
-                doc, meeting_id, title=title, number=number, studied_date=f"2026-{month:02d}-05"
+            day = f"2026-{month:02d}-05"
+            rid = meetings.add_resolution(
+                doc,
+                meeting_id,
+                title=title,
+                number=number,
+                studied_date=day,
+                resolution_id=f"{meeting_id}-nq",
             )
+            if month < 11:  # November's resolution is still being studied
+                for k, member_id in enumerate(present):
+                    meetings.record_study(
+                        doc,
+                        f"{meeting_id}-hoc-{k + 1}",
+                        meeting_id=meeting_id,
+                        resolution_id=rid,
+                        member_id=member_id,
+                        date=day,
+                        by=ids[0],
+                        members=set(ids),
+                    )
 
     def fill_tasks(doc: Document) -> None:
         for i, title in enumerate(rng.sample(TASKS, 3)):

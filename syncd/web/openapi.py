@@ -75,8 +75,9 @@ OPERATIONS = [
               answers={403: "own device or forbidden", 409: "device not held"}),
     Operation("get", "/api/audit", "Nhật ký", "Audit log", "admin", query=("unit_id",)),
     Operation("get", "/api/reports/{name}", "Báo cáo", "A report (party_count, meetings, "
-              "resolutions, residence, tasks, freshness)", "reports",
-              query=("unit", "from", "to", "today", "format", "stale_days")),
+              "resolutions, residence, tasks, freshness, conflicts)", "reports",
+              query=("unit", "from", "to", "today", "format", "stale_days", "members", "offset",
+                     "limit")),
     Operation("get", "/api/cells/{cell_id}/records", "Hồ sơ một chi bộ (chỉ xem)",
               "A cell's roster, meetings and tasks, read only", "reports"),
     Operation("post", "/api/web/codes", "Mã đăng nhập trang tổng hợp (từ thiết bị đã ghi danh)",

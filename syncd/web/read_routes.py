@@ -28,6 +28,7 @@ def _reports_health(reports: Reports) -> dict[str, Any]:
         "rebuilt_documents": reports.rebuilt,
         "updates": reports.updates,
         "mean_update_ms": round(1000 * reports.update_seconds / max(1, reports.updates), 3),
+        "updates_from_kept_values": reports.from_kept_values,
     }
 
 

@@ -5,13 +5,19 @@ it; any other unit answers 404 ``not_found``, exactly as a unit that does not ex
 from the report index (``syncd.reports``), never from loading the cells' documents.
 
 Query: ``unit`` (required), ``from`` and ``to`` (months, ``YYYY-MM``; default this calendar
-year), ``today`` (``YYYY-MM-DD``, for "overdue" and "this month"; default the server's date),
-``format`` = ``json`` (default) | ``csv`` (UTF-8 with a BOM, so Excel reads Vietnamese) |
-``xlsx``; for ``freshness``, ``stale_days`` (default 7).
+year), ``today`` (``YYYY-MM-DD``, for "overdue", "this month" and the last month of the party
+count's series; default the server's date), ``format`` = ``json`` (default) | ``csv`` (UTF-8
+with a BOM, so Excel reads Vietnamese) | ``xlsx``; for ``freshness``, ``stale_days`` (default
+7); for ``resolutions``, ``members=1`` to list who studied each resolution, and ``offset``
+and ``limit`` (default 0 and 250, at most 5,000) to page through its rows: a district records
+~6,700 resolutions a year and a province ~60,000, studied by ~30 members each, which no answer
+within the reports' time targets can hold (docs/reports.md, "Speed"). The downloads (CSV,
+XLSX) hold every row unless ``limit`` is given.
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
 import re
 import time
@@ -31,10 +37,20 @@ from syncd.reports.queries import Period
 from syncd.reports.service import Reports
 from syncd.services.directory import Directory
 
-NAMES = ("party_count", "meetings", "resolutions", "residence", "tasks", "freshness")
+NAMES = (
+    "party_count",
+    "meetings",
+    "resolutions",
+    "residence",
+    "tasks",
+    "freshness",
+    "conflicts",
+)
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _DAY = re.compile(r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PAGE = 250  # resolutions per JSON answer unless ``limit`` says otherwise
+MAX_PAGE = 5000
 
 
 def _query(request: Request, key: str, pattern: re.Pattern[str], default: str) -> str:
@@ -46,18 +62,61 @@ def _query(request: Request, key: str, pattern: re.Pattern[str], default: str) -
     return value
 
 
-def compute(name: str, cells: dict[str, Any], period: Period, today: str) -> dict[str, Any]:
-    """The report's answer: ``rows`` (one per cell, or per cell and assignee, with a total
-    row where figures add up), plus what a report says beyond its rows."""
+def compute(
+    name: str,
+    cells: dict[str, Any],
+    period: Period,
+    today: str,
+    names: dict[str, str] | None = None,
+    members: bool = False,
+    page: tuple[int, int | None] = (0, None),
+) -> dict[str, Any]:
+    """The report's answer: ``rows`` (one per cell, or per cell and assignee, per resolution,
+    per conflict, with a total row where figures add up), plus what a report says beyond its
+    rows. ``names``: cell id -> name, for each row's ``cell_name``; ``page``: the offset and
+    limit of the resolutions' rows."""
+    names = names or {}
     if name == "party_count":
-        return {"rows": queries.party_count(cells, period)}
+        return {
+            "rows": queries.party_count(cells, period, names),
+            "series": queries.party_series(cells, period, today),
+        }
     if name == "meetings":
-        return queries.meetings_held(cells, period, today[:7])
+        return queries.meetings_held(cells, period, today[:7], names)
     if name == "resolutions":
-        return {"rows": queries.resolutions(cells, period)}
+        offset, limit = page
+        rows, total = queries.resolutions(cells, period, names, members, offset, limit)
+        after = offset + len(rows)
+        return {
+            "rows": rows,
+            "total_rows": total,
+            "offset": offset,
+            "next_offset": after if after < total else None,
+        }
     if name == "residence":
-        return {"rows": queries.residence(cells)}
-    return {"rows": queries.tasks(cells, today)}
+        return {"rows": queries.residence(cells, names)}
+    if name == "conflicts":
+        rows = queries.conflicts(cells, names)
+        return {"rows": rows, "total": len(rows), "cells": len({r["cell_id"] for r in rows})}
+    return {"rows": queries.tasks(cells, today, names)}
+
+
+def _page(request: Request, fmt: str) -> tuple[int, int | None]:
+    """``offset`` and ``limit`` of the resolutions' rows: 250 per JSON answer by default,
+    every row in a download."""
+    try:
+        offset = int(request.query_params.get("offset", "0"))
+        raw = request.query_params.get("limit")
+        limit = int(raw) if raw is not None else (PAGE if fmt == "json" else None)
+    except ValueError:
+        offset, limit = -1, None
+    if offset < 0 or (limit is not None and not 1 <= limit <= MAX_PAGE):
+        raise invalid(
+            "bad_request",
+            f"Tham số offset/limit sai (limit từ 1 đến {MAX_PAGE}).",
+            f"Parameters offset/limit are malformed (limit from 1 to {MAX_PAGE}).",
+        )
+    return offset, limit
 
 
 def flat_rows(rows: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, Any]]]:
@@ -67,7 +126,9 @@ def flat_rows(rows: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, Any
     for row in rows:
         out: dict[str, Any] = {}
         for key, value in row.items():
-            if isinstance(value, list):
+            if isinstance(value, list) and key == "studied_by":
+                out[key] = "; ".join(f"{v['full_name'] or ''} ({v['member_id']})" for v in value)
+            elif isinstance(value, list):
                 out[key] = "; ".join(str(v) for v in value)
             elif isinstance(value, dict) and key == "devices":
                 out[key] = "; ".join(f"{d} {at}" for d, at in value.items())
@@ -140,6 +201,9 @@ async def report(request: Request, principal: Principal) -> dict[str, Any] | Res
             "Định dạng phải là json, csv hoặc xlsx.",
             "Format must be json, csv or xlsx.",
         )
+    members = request.query_params.get("members", "0")
+    if members not in ("0", "1"):
+        raise invalid("bad_request", "Tham số members phải là 0 hoặc 1.", "members must be 0 or 1.")
     reports: Reports = request.app.state.reports
     cells = [u for u in tree.units_below(unit_id) if tree.level.get(u) == "cell"]
     reports.catch_up(set(cells))
@@ -150,16 +214,24 @@ async def report(request: Request, principal: Principal) -> dict[str, Any] | Res
             devices_of_cells(request.app.state.directory, set(cells)),
             time.time(),
             _stale_days(request),
+            tree.name,
         )
     else:
-        answer = compute(name, reports.index.cells(cells), period, today)
-    # the cell's name next to its id, for people and spreadsheets
-    answer["rows"] = [
-        {"cell_id": r["cell_id"], "cell_name": tree.name[r["cell_id"]], **r}
-        if r.get("cell_id") in tree.name
-        else r
-        for r in answer["rows"]
-    ]
+        args = (
+            name,
+            reports.index.cells(cells),
+            period,
+            today,
+            tree.name,
+            members == "1",
+            _page(request, fmt) if name == "resolutions" else (0, None),
+        )
+        # A JSON answer stays within the reports' time targets; a download may hold every row
+        # of a province (all its resolutions with their members: seconds), so it is built on a
+        # thread, where the sync keeps its turns. The queries only look figures up by key
+        # (each lookup atomic) and the index replaces a document's figures whole, never
+        # changing them in place, so the thread reads each document's figures consistently.
+        answer = compute(*args) if fmt == "json" else await asyncio.to_thread(compute, *args)
     if fmt == "json":
         return {
             "report": name,
@@ -170,10 +242,15 @@ async def report(request: Request, principal: Principal) -> dict[str, Any] | Res
             "complete": reports.ready,
             **answer,
         }
-    header, rows = flat_rows(answer["rows"])
     filename = f"sotay-{name}-{unit_id}-{period.first}-{period.last}.{fmt}"
     headers = {"content-disposition": f'attachment; filename="{filename}"'}
+    body = await asyncio.to_thread(_download, name, fmt, answer["rows"])
+    media = "text/csv; charset=utf-8" if fmt == "csv" else XLSX
+    return Response(body, media_type=media, headers=headers)
+
+
+def _download(name: str, fmt: str, rows: list[dict[str, Any]]) -> bytes:
+    header, flat = flat_rows(rows)
     if fmt == "csv":
-        body = exporting.to_csv(rows, tuple(header))  # UTF-8 with a BOM, as the export's
-        return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
-    return Response(to_xlsx(name, header, rows), media_type=XLSX, headers=headers)
+        return exporting.to_csv(flat, tuple(header))  # UTF-8 with a BOM, as the export's
+    return to_xlsx(name, header, flat)

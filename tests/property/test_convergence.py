@@ -22,7 +22,8 @@ the hub had applied, and no canonical document holds changes waiting for depende
 identical rule outcomes (``cell_outcome``: effective statuses, merges, open conflicts); (2) after
 healing the network (everyone reconnects, reliable delivery until quiet) every replica has the
 hub's heads, exactly that merged document and the same rule outcomes; (3) no change any replica
-made is missing from the hub's stored bytes or from any replica.
+made is missing from the hub's stored bytes or from any replica; (4) the report index, reduced
+from the merged values (``syncd.reports.facts``), lists exactly those open conflicts.
 
 Budget: 60 examples x up to 40 steps, about 30 s on one core. ``SOTAY_SOAK=1`` runs 10x as many
 examples, ``SOTAY_SOAK=<n>`` n x (see README, "Tests").
@@ -55,6 +56,8 @@ from schema.automerge_io import plain
 from schema.errors import ValidationError
 from syncd.core.live_document import waits_for_dependencies
 from syncd.protocol.messages import SyncLike
+from syncd.reports.facts import document_facts
+from syncd.reports.queries import cell_conflicts as index_conflicts
 from tests.harness.hub import HubRig, RecordingPeer
 
 _soak = os.environ.get("SOTAY_SOAK", "")
@@ -580,6 +583,13 @@ class ConvergenceMachine(RuleBasedStateMachine):
             for held in everywhere:
                 assert replica.made <= held
         conflicts = expected_outcome["conflicts"] if expected_outcome else []
+        # (4) the report index, reduced from the merged values, lists the same conflicts.
+        assert expected_plain is not None
+        indexed = {
+            kind: document_facts(kind, expected_plain[self.doc_ids[kind]]) or {}
+            for kind in ("roster", "tasks")
+        }
+        assert index_conflicts(indexed) == conflicts
         event(f"end: {'some' if conflicts else 'no'} open conflicts")
         for kind in sorted({c["kind"] for c in conflicts}):
             event(f"end: open {kind}")

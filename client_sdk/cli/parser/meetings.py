@@ -11,6 +11,8 @@ from client_sdk.cli.meetings import (
     cmd_meeting_resolution,
     cmd_meeting_schedule,
     cmd_meeting_show,
+    cmd_meeting_study,
+    cmd_meeting_withdraw_study,
 )
 from client_sdk.cli.parser.base import LeafAdder, SubParsers, action_group
 
@@ -74,6 +76,38 @@ def add_meeting_commands(commands: SubParsers, leaf: LeafAdder) -> None:
     p.add_argument("--title", required=True, metavar="TÊN", help="tên nghị quyết / title")
     p.add_argument("--number", metavar="SỐ", help="số hiệu, e.g. 01-NQ/ĐH / number")
     p.add_argument("--studied-date", metavar="YYYY-MM-DD", help="ngày học tập / date studied")
+    p = leaf(
+        group,
+        "study",
+        "Ghi nhận đảng viên đã học tập một nghị quyết / Record that a member studied a resolution",
+        cmd_meeting_study,
+    )
+    p.add_argument(
+        "meeting_id", metavar="MEETING_ID", help="mã buổi sinh hoạt ('meeting list') / meeting id"
+    )
+    p.add_argument(
+        "resolution_id",
+        metavar="RESOLUTION_ID",
+        help="mã nghị quyết ('meeting show') / resolution id",
+    )
+    p.add_argument(
+        "--member",
+        metavar="MEMBER_ID",
+        help="mã đảng viên (mặc định: chính mình) / member id (default: yourself)",
+    )
+    p.add_argument(
+        "--date",
+        metavar="YYYY-MM-DD",
+        help="ngày học tập (mặc định: ngày học tập của nghị quyết, hoặc ngày họp) / date "
+        "(default: the resolution's study date, else the meeting's date)",
+    )
+    p = leaf(
+        group,
+        "withdraw-study",
+        "Rút bản ghi học tập ghi nhầm (bí thư) / Withdraw a study recorded by mistake",
+        cmd_meeting_withdraw_study,
+    )
+    p.add_argument("study_id", metavar="STUDY_ID", help="mã bản ghi ('meeting show') / study id")
     p = leaf(
         group,
         "attach",
