@@ -112,6 +112,8 @@ def constants() -> dict[str, Any]:
         "MAX_REASON": rs.MAX_REASON,
         "TRANSFER_DIRECTIONS": list(rs.TRANSFER_DIRECTIONS),
         "MEETING_KINDS": list(mt.KINDS),
+        "STUDIES": mt.STUDIES,
+        "IDS_SINCE": mt.IDS_SINCE,
         "ATTENDANCE": list(mt.ATTENDANCE),
         "MAX_AGENDA": mt.MAX_AGENDA,
         "MAX_MINUTES": mt.MAX_MINUTES,
@@ -369,8 +371,37 @@ def base_documents(rng: random.Random) -> dict[str, Document]:
     mt.record_attendance(meetings, "h1", "m2", "absent", members={"m1", "m2", "m3"})
     mt.edit_minutes(meetings, "h1", 0, 0, "Biên bản.\n")
     mt.add_resolution(
-        meetings, "h1", title="Nghị quyết 1", number="01-NQ", studied_date="2026-11-05"
+        meetings,
+        "h1",
+        title="Nghị quyết 1",
+        number="01-NQ",
+        studied_date="2026-11-05",
+        resolution_id="nq-1",
     )
+    # One written by an app older than v3: no id, readers derive it from the content.
+    mt.add_resolution(meetings, "h1", title="Nghị quyết cũ", version=2)
+    old_id = mt.meeting(meetings, "h1").resolutions[-1].resolution_id
+    mt.record_study(
+        meetings,
+        "hoc-1",
+        meeting_id="h1",
+        resolution_id="nq-1",
+        member_id="m2",
+        date="2026-11-06",
+        by="m2",
+        members={"m1", "m2", "m3"},
+    )
+    mt.record_study(
+        meetings,
+        "hoc-2",
+        meeting_id="h1",
+        resolution_id=old_id,
+        member_id="m3",
+        date="2026-11-07",
+        by="m1",
+        members={"m1", "m2", "m3"},
+    )
+    mt.withdraw_study(meetings, "hoc-2")
     mt.add_attachment(
         meetings, "h1", sha256="b" * 64, name="anh.jpg", mime_type="image/jpeg", size=1000
     )
@@ -597,7 +628,49 @@ def roster_patch(rng: random.Random, state: dict[str, Any]) -> list[list[Any]]:
     )
 
 
+def _resolution_id(state: dict[str, Any], rng: random.Random) -> str:
+    known = [
+        rid
+        for mid, m in state["meetings"].items()
+        for rid in mt.resolution_ids(mid, m.get("resolutions", []))
+        if rid is not None
+    ]
+    return rng.choice([*known, "nq-9", "nq~000000000000"])
+
+
+def studies_patch(rng: random.Random, state: dict[str, Any]) -> list[list[Any]]:
+    """Study records (v3): new ones good and bad, withdrawals, rewrites, deletions."""
+    studies = state.get("studies", {})
+    choice = rng.random()
+    if choice < 0.6 or not studies:
+        record: Any = {
+            "resolution_id": _resolution_id(state, rng),
+            "meeting_id": rng.choice(["h1", "h1", "h2", None]),
+            "member_id": rng.choice(["m1", "m2", "m3", "", None]),
+            "date": rng.choice(["2026-12-01", "2026-13-01", None]),
+            "by": rng.choice(["m1", "m2", "m3", None]),
+        }
+        if rng.random() < 0.1:
+            record["withdrawn"] = True
+        if rng.random() < 0.05:
+            record = "not a map"
+        key = rng.choice(["hoc-7", "hoc-8", "hoc~x", "-bad", "hoc-1"])
+        return [["set", ["studies", key], record]]
+    sid = rng.choice(sorted(studies))
+    return rng.choice(
+        [
+            [["set", ["studies", sid, "withdrawn"], True]],
+            [["set", ["studies", sid, "withdrawn"], False]],
+            [["set", ["studies", sid, "date"], "2026-12-31"]],
+            [["del", ["studies", sid]]],
+            [["set", ["studies", sid, "withdrawn"], True], ["set", ["studies", sid, "by"], "m3"]],
+        ]
+    )
+
+
 def meetings_patch(rng: random.Random, state: dict[str, Any]) -> list[list[Any]]:
+    if rng.random() < 0.25:
+        return studies_patch(rng, state)
     mid = rng.choice(["h1", "h2"])
     meeting = state["meetings"][mid]
     choice = rng.random()
@@ -621,6 +694,10 @@ def meetings_patch(rng: random.Random, state: dict[str, Any]) -> list[list[Any]]
         }
         if rng.random() < 0.5:
             record["number"] = rng.choice(["02-NQ", "Ω" * 41, ""])
+        if rng.random() < 0.7:  # v3 apps give an id; older ones none
+            record["id"] = rng.choice(
+                ["nq-2", "nq-1", "nq-1", "nq-1", "nq 2", "abc\n", 7, "nq-" + "x" * 64]
+            )
         if rng.random() < 0.1:
             record = "not a map"
         return [["ins", ["meetings", mid, "resolutions"], len(meeting["resolutions"]), record]]
@@ -901,8 +978,25 @@ def _meeting_ops(rng: random.Random) -> Iterator[tuple[str, dict[str, Any]]]:
                 "title": rng.choice(["Nghị quyết 3", "", "Ω" * 301]),
                 "number": rng.choice([None, "03-NQ", ""]),
                 "studied_date": rng.choice([None, "2026-12-01", "x"]),
+                "resolution_id": rng.choice(["nq-3", "nq-3", "nq-1", "bad id"]),
+                "version": rng.choice([3, 3, 3, 2]),
             },
         )
+    for _ in range(40):
+        yield (
+            "meetings.record_study",
+            {
+                "study_id": rng.choice(["hoc-5", "hoc-5", "hoc-1", "~x"]),
+                "meeting_id": rng.choice(["h1", "h1", "h2", "h9"]),
+                "resolution_id": rng.choice(["nq-1", "nq-1", "nq-9"]),
+                "member_id": rng.choice(["m1", "m3", "m2", "m9"]),
+                "date": rng.choice(["2026-12-01", "2026-12-01", "", "bad"]),
+                "by": "m1",
+                "members": ["m1", "m2", "m3"],
+            },
+        )
+    for _ in range(10):
+        yield "meetings.withdraw_study", {"study_id": rng.choice(["hoc-1", "hoc-2", "hoc-9"])}
     for _ in range(20):
         yield (
             "meetings.add_attachment",
@@ -1003,7 +1097,22 @@ def run_operation(doc: Document, name: str, a: dict[str, Any]) -> Any:
             title=a["title"],
             number=a["number"],
             studied_date=a["studied_date"],
+            resolution_id=a["resolution_id"],
+            version=a["version"],
         )
+    if name == "meetings.record_study":
+        return mt.record_study(
+            doc,
+            a["study_id"],
+            meeting_id=a["meeting_id"],
+            resolution_id=a["resolution_id"],
+            member_id=a["member_id"],
+            date=a["date"],
+            by=a["by"],
+            members=set(a["members"]),
+        )
+    if name == "meetings.withdraw_study":
+        return mt.withdraw_study(doc, a["study_id"])
     if name == "meetings.add_attachment":
         return mt.add_attachment(
             doc,

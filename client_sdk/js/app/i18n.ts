@@ -75,6 +75,7 @@ const WORDS = {
   title: ["Tên", "Title"],
   number: ["Số", "Number"],
   studied_date: ["Ngày học tập", "Studied on"],
+  studied: ["đảng viên đã học tập", "member(s) studied it"],
   photo_minutes: ["Ảnh biên bản viết tay", "Photo of handwritten minutes"],
   attachments: ["Tệp đính kèm", "Attachments"],
   waiting_upload: ["chờ gửi", "waiting to upload"],

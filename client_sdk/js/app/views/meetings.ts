@@ -120,7 +120,18 @@ function detail(ctx: AppContext, cellId: string, m: Meeting, secretary: boolean)
     attendance,
     minutesForm,
     h("h4", {}, t("resolutions")),
-    h("ul", { class: "list" }, ...m.resolutions.map(r => h("li", {}, `${r.number ? `${r.number} — ` : ""}${r.title}${r.studied_date ? ` (${r.studied_date})` : ""}`))),
+    h(
+      "ul",
+      { class: "list", "aria-label": t("resolutions") },
+      ...m.resolutions.map(r =>
+        h(
+          "li",
+          {},
+          `${r.number ? `${r.number} — ` : ""}${r.title}${r.studied_date ? ` (${r.studied_date})` : ""}`,
+          h("span", { class: "muted" }, ` · ${r.studied_by.length} ${t("studied")}`),
+        ),
+      ),
+    ),
     secretary ? resolutionForm : null,
     h("h4", {}, t("attachments")),
     h("ul", { class: "list", "aria-label": t("attachments") }, ...m.attachments.map(a => h("li", {}, `${a.name} (${Math.ceil(a.size / 1024)} KB)`))),

@@ -21,6 +21,8 @@ export const SCHEMA_OPS: Record<string, { kind: string; run: SchemaOp }> = {
   "meetings.edit_minutes": { kind: "meetings", run: mt.editMinutes },
   "meetings.add_resolution": { kind: "meetings", run: mt.addResolution },
   "meetings.add_attachment": { kind: "meetings", run: mt.addAttachment },
+  "meetings.record_study": { kind: "meetings", run: mt.recordStudy },
+  "meetings.withdraw_study": { kind: "meetings", run: mt.withdrawStudy },
   "tasks.assign": { kind: "tasks", run: tk.assignTask },
   "tasks.set_status": { kind: "tasks", run: tk.setTaskStatus },
   "tasks.add_progress": { kind: "tasks", run: tk.addProgress },

@@ -1,7 +1,7 @@
 /** Who may write what in a cell's documents (schema/access.py): judged by the write's effect,
  * the paths whose values differ between before and after, against the author's roles. */
 
-import { at, deepEqual, get, isList, isMap, type Path, type Plain } from "./plain.js"
+import { at, deepEqual, get, isList, isMap, type Path, type Plain, type PlainMap } from "./plain.js"
 import { ASSIGNEE_STATUSES, CELL_WRITERS, CLOSED, CONTACT_FIELDS, CONTAINERS } from "./schema.js"
 
 export interface Actor {
@@ -97,7 +97,9 @@ export function checkWrite(kind: string, actor: Actor, before: Plain, after: Pla
       )
     }
   }
-  const verdict = appendOnlyCheck(kind, before, after, paths)
+  let verdict = appendOnlyCheck(kind, before, after, paths)
+  if (!verdict.allowed) return verdict
+  verdict = studiesByAuthor(kind, actor, before, after, paths)
   if (!verdict.allowed) return verdict
   if ([...actor.roles].some(r => CELL_WRITERS.has(r))) return ALLOW
   if (!actor.roles.has("member")) {
@@ -136,8 +138,44 @@ function appendOnlyCheck(kind: string, before: Plain, after: Plain, paths: Path[
   return ALLOW
 }
 
+/** The study record ``path`` creates (schema v3 ``studies``), or null if it creates none. */
+function newStudy(before: Plain, after: Plain, path: Path): PlainMap | null {
+  const existing = at(before, path.slice(0, 2))
+  if (path[0] !== "studies" || (existing !== undefined && existing !== null)) return null
+  const record = at(after, path.slice(0, 2))
+  return isMap(record) ? record : null
+}
+
+/** A new study record names its author as ``by``: who recorded a study shows in the report. */
+function studiesByAuthor(kind: string, actor: Actor, before: Plain, after: Plain, paths: Path[]): Verdict {
+  if (kind !== "meetings") return ALLOW
+  for (const path of paths) {
+    const record = newStudy(before, after, path)
+    if (record !== null && !deepEqual(get(record, "by") ?? null, actor.memberId)) {
+      return refuse(
+        "study_by_author",
+        "Người ghi nhận việc học tập phải là chính người gửi.",
+        "A study record's 'by' must be its author.",
+        path,
+      )
+    }
+  }
+  return ALLOW
+}
+
 function memberMay(kind: string, actor: Actor, before: Plain, after: Plain, path: Path): Verdict {
   const me = actor.memberId
+  if (kind === "meetings" && path[0] === "studies") {
+    // Studying a resolution is the member's own act: a new record about themself.
+    const record = newStudy(before, after, path)
+    if (record !== null && me !== null && deepEqual(get(record, "member_id") ?? null, me)) return ALLOW
+    return refuse(
+      "study_own_only",
+      "Đảng viên chỉ được tự ghi nhận việc học tập nghị quyết của mình.",
+      "A member may record only their own study of a resolution.",
+      path,
+    )
+  }
   if (kind === "roster") {
     if (
       path[0] === "members" &&

@@ -1,14 +1,14 @@
 /** The schema's constants, as schema/*.py define them (the conformance file checks each one
  * against Python's, so they cannot drift). */
 
-export const CURRENT_VERSION = 2
+export const CURRENT_VERSION = 3
 export const KINDS = ["roster", "meetings", "tasks"] as const
 export type Kind = (typeof KINDS)[number]
 
 /** Containers per kind of the current schema version (schema/migrations.py). */
 export const CONTAINERS: Record<string, readonly string[]> = {
   roster: ["members", "positions", "transfers"],
-  meetings: ["meetings"],
+  meetings: ["meetings", "studies"],
   tasks: ["tasks"],
 }
 
@@ -43,6 +43,10 @@ export const MAX_AGENDA = 2_000
 export const MAX_MINUTES = 200_000
 export const MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
 export const ATTACHMENT_TYPES = ["image/jpeg", "image/png", "image/heic", "image/heif", "application/pdf"] as const
+/** The container of study records (schema v3), and the version whose apps give each new
+ * resolution an ``id``. */
+export const STUDIES = "studies"
+export const IDS_SINCE = 3
 
 // tasks (schema/tasks.py)
 export const TASK_STATUSES = ["open", "in_progress", "done", "cancelled"] as const
@@ -94,6 +98,8 @@ export function constants(): Record<string, unknown> {
     MAX_MINUTES,
     MAX_ATTACHMENT_BYTES,
     ATTACHMENT_TYPES: [...ATTACHMENT_TYPES],
+    STUDIES,
+    IDS_SINCE,
     TASK_STATUSES: [...TASK_STATUSES],
     CLOSED: sorted(CLOSED),
     MAX_TITLE,

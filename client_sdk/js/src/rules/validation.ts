@@ -6,6 +6,7 @@ import { ALLOW, inserted, type Verdict } from "./access.js"
 import { SotayError, invalid } from "./errors.js"
 import * as f from "./fields.js"
 import { deepEqual, get, has, isList, isMap, truthy, type Path, type Plain, type PlainMap } from "./plain.js"
+import { isClientId, resolutionIds } from "./resolutions.js"
 import { checkRecord, cleanFields } from "./roster.js"
 import {
   ATTACHMENT_TYPES,
@@ -22,6 +23,7 @@ import {
   MEETING_KINDS,
   MEMBER_STATUSES,
   POSITIONS,
+  STUDIES,
   TASK_STATUSES,
   TERMINAL_STATUSES,
   TRANSFER_DIRECTIONS,
@@ -76,6 +78,7 @@ const RECORD_NAMES: Record<string, [string, string]> = {
   transfers: ["giấy chuyển sinh hoạt", "a transfer paper"],
   resolutions: ["nghị quyết", "a resolution"],
   attachments: ["tệp đính kèm", "an attachment"],
+  studies: ["bản ghi học tập nghị quyết", "a study record"],
 }
 
 function deleted(path: Path, name: string): never {
@@ -224,10 +227,68 @@ function member(path: Path, old: Rec | null, value: Rec): void {
 // ---- meetings ------------------------------------------------------------------------------
 
 function meetings(before: PlainMap, after: PlainMap): void {
-  for (const [mid, old, value] of records(before, after, "meetings")) meeting(["meetings", mid], old, value)
+  const taken = resolutionIdsOf(before)
+  for (const [mid, old, value] of records(before, after, "meetings")) meeting(["meetings", mid], old, value, taken)
+  studies(before, after)
 }
 
-function meeting(path: Path, old: Rec | null, value: Rec): void {
+/** Every resolution's id (its own or derived) -> the meeting that holds it. */
+function resolutionIdsOf(values: PlainMap): Map<string, string> {
+  const found = new Map<string, string>()
+  const listed = get(values, "meetings")
+  for (const [mid, m] of Object.entries(isMap(listed) ? listed : {})) {
+    const entries = isMap(m) ? get(m, "resolutions") : undefined
+    if (isList(entries)) for (const rid of resolutionIds(mid, entries)) if (rid !== null) found.set(rid, mid)
+  }
+  return found
+}
+
+/** Study records (v3): a new one names a resolution of the document, a member and a date,
+ * once per member and resolution; an existing one changes only by being withdrawn. */
+function studies(before: PlainMap, after: PlainMap): void {
+  let resolutions: Map<string, string> | null = null
+  const earlier = get(before, STUDIES)
+  const live = new Set<string>()
+  const key = (rid: unknown, member: unknown) => JSON.stringify([rid ?? null, member ?? null])
+  for (const r of Object.values(isMap(earlier) ? earlier : {})) {
+    if (isMap(r) && get(r, "withdrawn") !== true) live.add(key(get(r, "resolution_id"), get(r, "member_id")))
+  }
+  for (const [sid, old, value] of records(before, after, STUDIES)) {
+    const path = [STUDIES, sid]
+    if (old !== null) {
+      if (get(old, "withdrawn") === true || !deepEqual(value, { ...old, withdrawn: true })) {
+        fail(
+          path,
+          "append_only",
+          "Bản ghi học tập không được sửa; bí thư chỉ có thể rút bản ghi ghi nhầm.",
+          "A study record is never changed; the secretary may only withdraw one recorded by mistake.",
+        )
+      }
+      continue
+    }
+    if (!isClientId(sid)) fail(path, "bad_id", "Mã bản ghi học tập không hợp lệ.", "Invalid study id.")
+    checkAt(path, () => f.text(get(value, "member_id"), "member_id", 120))
+    checkAt(path, () => f.text(get(value, "by"), "by", 120))
+    checkAt(path, () => f.isoDate(get(value, "date"), "date", true))
+    resolutions ??= resolutionIdsOf(after)
+    const rid = get(value, "resolution_id")
+    if (typeof rid !== "string" || !deepEqual(resolutions.get(rid) ?? null, get(value, "meeting_id") ?? null)) {
+      fail(path, "unknown_resolution", "Buổi sinh hoạt này không có nghị quyết đó.", "That meeting has no such resolution.")
+    }
+    const pair = key(rid, get(value, "member_id"))
+    if (live.has(pair)) {
+      fail(
+        path,
+        "already_studied",
+        "Đã ghi nhận đảng viên này học tập nghị quyết đó.",
+        "That member's study of this resolution is already recorded.",
+      )
+    }
+    if (get(value, "withdrawn") !== true) live.add(pair)
+  }
+}
+
+function meeting(path: Path, old: Rec | null, value: Rec, taken: Map<string, string>): void {
   if (changed(old, value, "date") || old === null) {
     checkAt([...path, "date"], () => f.isoDate(get(value, "date"), "date", true))
   }
@@ -256,6 +317,15 @@ function meeting(path: Path, old: Rec | null, value: Rec): void {
     checkAt(resolutionsPath, () => f.text(get(record, "title"), "title", 300))
     checkAt(resolutionsPath, () => f.text(get(record, "number"), "number", 40, false))
     checkAt(resolutionsPath, () => f.isoDate(get(record, "studied_date"), "studied_date"))
+    // v3 apps give each new resolution its id; an older app gives none (readers derive it)
+    const rid = get(record, "id")
+    if (rid !== undefined && rid !== null && !isClientId(rid)) {
+      fail(resolutionsPath, "bad_id", "Mã nghị quyết không hợp lệ.", "Invalid id.")
+    }
+    if (typeof rid === "string" && taken.has(rid)) {
+      fail(resolutionsPath, "resolution_exists", "Mã nghị quyết đã tồn tại.", "Resolution id already exists.")
+    }
+    if (typeof rid === "string") taken.set(rid, path[path.length - 1] as string)
   }
   for (const [key, , record] of records(old ?? {}, value, "attachments")) {
     const where = [...path, "attachments", key]

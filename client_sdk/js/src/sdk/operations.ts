@@ -11,6 +11,8 @@ import { resolveDuplicate } from "../ops/resolution.js"
 import * as rs from "../ops/roster.js"
 import * as tk from "../ops/tasks.js"
 import type { Mutation, OpContext } from "../ops/types.js"
+import { plain } from "../doc/values.js"
+import { meetings as readMeetings } from "./readers.js"
 
 export interface WriteContext extends OpContext {
   /** The person using the device (written as "by" and as a note's author). */
@@ -127,13 +129,36 @@ export const OPERATIONS: Record<string, OperationDef> = {
   },
   "meetings.add_resolution": {
     kind: "meetings",
+    pin: a => ({ ...a, resolution_id: a.resolution_id ?? newId("nq") }),
     run: (doc, a) =>
       mt.addResolution(doc, {
         meeting_id: a.meeting_id,
         title: a.title,
         number: a.number ?? null,
         studied_date: a.studied_date ?? null,
+        resolution_id: a.resolution_id,
+        version: CURRENT_VERSION,
       }),
+  },
+  "meetings.record_study": {
+    kind: "meetings",
+    // Who (default: the device's user) and when (default: the resolution's study date, else
+    // the meeting's date) are pinned with the record's id, so a replay makes the same record.
+    pin: a => ({ ...a, study_id: a.study_id ?? newId("hoc") }),
+    run: (doc, a, ctx) =>
+      mt.recordStudy(doc, {
+        study_id: a.study_id,
+        meeting_id: a.meeting_id,
+        resolution_id: a.resolution_id,
+        member_id: a.member_id ?? ctx.by,
+        date: a.date ?? studyDate(doc, a.meeting_id, a.resolution_id) ?? "",
+        by: ctx.by,
+        members: Object.keys(rs.listedMembers(ctx.read("roster"))),
+      }),
+  },
+  "meetings.withdraw_study": {
+    kind: "meetings",
+    run: (doc, a) => mt.withdrawStudy(doc, { study_id: a.study_id }),
   },
   "meetings.add_attachment": {
     kind: "meetings",
@@ -166,6 +191,13 @@ export const OPERATIONS: Record<string, OperationDef> = {
     kind: "tasks",
     run: (doc, a, ctx) => tk.addProgress(doc, { task_id: a.task_id, who: ctx.by, text: a.text, when: ctx.now() }, ctx),
   },
+}
+
+/** The date a study defaults to: the resolution's study date, else the meeting's date. */
+function studyDate(doc: Doc, meetingId: string, resolutionId: string): string | null {
+  const found = readMeetings(plain(doc)).find(m => m.meeting_id === meetingId)
+  const resolution = found?.resolutions.find(r => r.resolution_id === resolutionId)
+  return resolution?.studied_date || found?.date || null
 }
 
 export function operation(name: string): OperationDef {

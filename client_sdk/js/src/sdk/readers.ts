@@ -7,6 +7,8 @@ import { survivors } from "../conflicts/merges.js"
 import { effectiveTaskStatus } from "../conflicts/taskStatus.js"
 import { byCodePoint } from "../rules/access.js"
 import { get, isList, isMap, type Plain, type PlainMap } from "../rules/plain.js"
+import { resolutionIds, studiedMembers } from "../rules/resolutions.js"
+import { STUDIES } from "../rules/schema.js"
 
 const str = (v: Plain | undefined): string | null => (typeof v === "string" ? v : null)
 
@@ -101,6 +103,22 @@ export function positions(roster: Plain): Record<string, string> {
   return out
 }
 
+export interface Study {
+  study_id: string
+  member_id: string
+  date: string | null
+  by: string | null
+}
+
+export interface Resolution {
+  resolution_id: string
+  title: string
+  number: string | null
+  studied_date: string | null
+  /** The members who studied it: the record that counts for each, by member id. */
+  studied_by: Study[]
+}
+
 export interface Meeting {
   meeting_id: string
   date: string
@@ -108,11 +126,17 @@ export interface Meeting {
   agenda: string
   attendance: Record<string, string>
   minutes: string
-  resolutions: { title: string; number: string | null; studied_date: string | null }[]
+  resolutions: Resolution[]
   attachments: { sha256: string; name: string; mime_type: string; size: number }[]
 }
 
 export function meetings(doc: Plain): Meeting[] {
+  const rawStudies = get(doc, STUDIES)
+  const studied = studiedMembers(rawStudies)
+  const studyOf = (studyId: string, memberId: string): Study => {
+    const record = get(rawStudies, studyId)
+    return { study_id: studyId, member_id: memberId, date: str(get(record, "date")), by: str(get(record, "by")) }
+  }
   return Object.entries(recordsOf(doc, "meetings"))
     .map(([id, m]) => {
       const attendance = get(m, "attendance")
@@ -127,11 +151,26 @@ export function meetings(doc: Plain): Meeting[] {
           ? Object.fromEntries(Object.entries(attendance).filter(([, v]) => typeof v === "string")) as Record<string, string>
           : {},
         minutes: str(get(m, "minutes")) ?? "",
-        resolutions: (isList(resolutions) ? resolutions : []).filter(isMap).map(r => ({
-          title: str(get(r, "title")) ?? "",
-          number: str(get(r, "number")),
-          studied_date: str(get(r, "studied_date")),
-        })),
+        resolutions: (() => {
+          const entries = isList(resolutions) ? resolutions : []
+          const ids = resolutionIds(id, entries)
+          return entries.flatMap((r, i) => {
+            const rid = ids[i]
+            if (!isMap(r) || rid === null || rid === undefined) return []
+            const per = studied[rid] ?? {}
+            return [
+              {
+                resolution_id: rid,
+                title: str(get(r, "title")) ?? "",
+                number: str(get(r, "number")),
+                studied_date: str(get(r, "studied_date")),
+                studied_by: Object.keys(per)
+                  .sort(byCodePoint)
+                  .map(memberId => studyOf(per[memberId]!, memberId)),
+              },
+            ]
+          })
+        })(),
         attachments: Object.entries(isMap(attachments) ? attachments : {})
           .filter(([, a]) => isMap(a))
           .map(([h, a]) => ({
