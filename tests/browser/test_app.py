@@ -55,6 +55,19 @@ def in_thread(coro_fn: Any, *args: Any) -> Any:
         return pool.submit(lambda: asyncio.run(coro_fn(*args))).result(timeout=60)
 
 
+def wait_until(page: Page, script: str, timeout_s: float) -> Any:
+    """Evaluate ``script`` until it is truthy (Playwright's wait_for_function evaluates strings
+    inside the page, which the app's CSP rightly forbids)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = page.evaluate(script)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true after {timeout_s} s: {script}")
+        page.wait_for_timeout(100)
+
+
 def status(page: Page) -> Any:
     return page.get_by_role("status").filter(has_text="thay đổi chờ gửi")
 
@@ -133,7 +146,7 @@ def test_a_secretary_works_offline_reloads_and_syncs_when_back_online(
     expect(page.get_by_role("heading", name="Danh sách đảng viên")).to_be_visible(timeout=15_000)
     expect(status(page)).to_contain_text("Đã đồng bộ", timeout=15_000)
     # The service worker controls the page and keeps the shell (the wasm too).
-    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=10_000)
+    wait_until(page, "navigator.serviceWorker.controller !== null", 10)
     cached = page.evaluate(
         """async () => {
             const names = (await caches.keys()).filter(k => k.startsWith("sotay-app-"))
@@ -304,7 +317,7 @@ def test_a_photo_of_handwritten_minutes_reaches_the_server_without_its_location(
     expect(status(page)).to_contain_text("0 thay đổi chờ gửi", timeout=20_000)
     uploaded = """sotay.book.store.uploads()
         .then(u => u.filter(x => x.state === 'uploaded').map(x => x.sha256))"""
-    page.wait_for_function(f"{uploaded}.then(done => done.length > 0)", timeout=20_000)
+    wait_until(page, f"{uploaded}.then(done => done.length > 0)", 20)
     sha256 = page.evaluate(uploaded)
     assert len(sha256) == 1, sha256
     token = server.token("cell_deputy", CELL)
@@ -351,3 +364,26 @@ def test_a_duplicate_from_another_phone_is_shown_in_words_and_settled_from_the_p
     members = python_device(server, tmp_path, [["members", {"cell_id": CELL}]])[0]
     assert members[twin_id]["distinct_from"], members[twin_id]
     page.close()
+
+
+def test_an_enrolment_the_server_refuses_is_explained_on_the_form(
+    server: ServerProcess, browser: Browser
+) -> None:
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.goto(server.http + "/app/")
+    page.get_by_label("Số thẻ đảng").fill("99.000001")  # in no roster
+    page.get_by_label("Ảnh thẻ đảng").set_input_files(
+        {"name": "the.jpg", "mimeType": "image/jpeg", "buffer": fi.party_card("obama.jpg")}
+    )
+    page.get_by_label("Ảnh chân dung").set_input_files(
+        {"name": "me.jpg", "mimeType": "image/jpeg", "buffer": fi.encode(fi.photo("obama2.jpg"))}
+    )
+    page.get_by_role("button", name="Đăng ký").click()
+    expect(page.get_by_role("alert")).to_contain_text(
+        "không thuộc đảng viên nào đang sinh hoạt", timeout=30_000
+    )
+    # What was entered stays, to correct and send again.
+    expect(page.get_by_label("Số thẻ đảng")).to_have_value("99.000001")
+    expect(page.get_by_role("button", name="Đăng ký")).to_be_enabled()
+    context.close()

@@ -75,36 +75,45 @@ function chrome(ctx: AppContext | null, body: HTMLElement, status: HTMLElement |
   )
 }
 
+/** The app's first screen comes before the automerge wasm: a new phone enrols with the form
+ * while the wasm (most of the download) arrives. Returns when the wasm is ready. */
 async function boot(): Promise<void> {
   setLang(getLang())
   applyTextSize()
-  await initializeWasm(wasmUrl)
+  const wasm = initializeWasm(wasmUrl)
   const store = await DeviceStore.open()
   const key = await DeviceKey.load(store)
   const api = new Api(location.origin)
+  const deviceId = await store.get<string>("device_id")
+  if (!deviceId) {
+    const screen = enrolScreen(
+      {
+        api,
+        key,
+        say: (text, kind = "info") => {
+          message = { text, kind }
+          drawEnrol()
+        },
+      },
+      async (enrolled: Enrolled) => {
+        await store.set("device_id", enrolled.device_id)
+        await store.set("cell_id", enrolled.cell_id)
+        await store.set("member_id", enrolled.member_id)
+        await wasm
+        location.reload()
+      },
+    )
+    const drawEnrol = () => root.replaceChildren(chrome(null, screen, null, []))
+    drawEnrol()
+    await wasm
+    return
+  }
+  await wasm
   const repo = new Repo({ storage: new IndexedDBStorageAdapter("sotay-documents"), network: [] })
   const book = await Handbook.open(repo, store)
   const say = (text: string, kind: "info" | "error" = "info") => {
     message = { text, kind }
-    draw()
-  }
-  const deviceId = await store.get<string>("device_id")
-  if (!deviceId) {
-    root.replaceChildren(
-      chrome(
-        null,
-        enrolScreen({ api, key, say }, async (enrolled: Enrolled) => {
-          await store.set("device_id", enrolled.device_id)
-          await store.set("cell_id", enrolled.cell_id)
-          await book.setUser(enrolled.member_id)
-          api.useToken(enrolled.token, enrolled.expires_at)
-          location.reload()
-        }),
-        null,
-        [],
-      ),
-    )
-    return
+    void draw()
   }
   api.signInAs(deviceId, key)
   const sync = new SyncClient(book, api, {
@@ -208,7 +217,10 @@ function keepShell(): void {
 }
 
 boot()
-  .then(keepShell)
+  .then(() => {
+    document.documentElement.dataset.ready = "true" // the wasm is in: every screen can open
+    keepShell()
+  })
   .catch(exc => {
     root.replaceChildren(h("p", { role: "alert" }, explain(exc)))
   })
