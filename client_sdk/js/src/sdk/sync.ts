@@ -42,6 +42,11 @@ export class SyncClient {
    * district whose signal returns at once does not reconnect in step. */
   private failures = 0
   private nextAttempt = 0
+  /** Heads are compared over HTTP while something is unconfirmed (a local write waiting, a
+   * change just received), and otherwise twice a minute: a district of idle phones must not
+   * poll the server every few seconds. */
+  private dirty = true
+  private lastCompared = 0
   held = false
   me: Me | null = null
 
@@ -51,6 +56,9 @@ export class SyncClient {
     private readonly options: SyncOptions = {},
   ) {
     book.onHandle((documentId, handle) => this.listen(documentId, handle))
+    book.subscribe(event => {
+      if (event.origin !== "status") this.dirty = true
+    })
     const network = book.repo.networkSubsystem
     network.on("peer", () => {
       this.failures = 0
@@ -138,7 +146,15 @@ export class SyncClient {
     this.busy = true
     try {
       if (this.rejections.size > 0) await this.resetRejected()
-      else if (this.book.connected) await this.compareHeads()
+      else if (this.book.connected) {
+        const status = await this.book.status()
+        const pending = status.pendingChanges > 0 || status.pendingAttachments > 0
+        if (this.dirty || pending || Date.now() - this.lastCompared > 30_000) {
+          this.dirty = false
+          this.lastCompared = Date.now()
+          await this.compareHeads()
+        }
+      }
       else if (this.adapter !== null && Date.now() >= this.nextAttempt) {
         this.failures += 1
         const ceiling = Math.min(60_000, 2_000 * 2 ** Math.min(this.failures, 5))
