@@ -31,8 +31,8 @@ from syncd.storage.blobs.files import FileBlobStore
 from syncd.storage.sqlite import DB_FILE, open_sqlite
 from syncd.storage.sqlite.lock import DataDirLock
 from syncd.web import admin_routes as admin_api
-from syncd.web import auth_routes as auth_api
 from syncd.web import (
+    app_shell,
     blob_routes,
     dashboard,
     enrol_routes,
@@ -43,6 +43,7 @@ from syncd.web import (
     report_routes,
     sign_in_routes,
 )
+from syncd.web import auth_routes as auth_api
 from syncd.web import read_routes as http_api
 from syncd.web.import_routes import ImportJobs
 from syncd.web.review_routes import conflicts as review_conflicts
@@ -101,6 +102,8 @@ ROUTES = [
     WebSocketRoute("/sync", sync_endpoint),
     Route("/", dashboard.to_dashboard),
     Mount("/dashboard", app=dashboard.static_files(), name="dashboard"),
+    Route("/app", app_shell.to_app),
+    Mount("/app", app=app_shell.static_files(), name="app"),
 ]
 
 

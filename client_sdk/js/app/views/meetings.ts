@@ -1,0 +1,171 @@
+/** Meetings: schedule, attendance, minutes as text, resolutions, and a photo of the handwritten
+ * minutes (cleaned on the phone, uploaded after the meeting has synced). */
+
+import { meetings, members, type Meeting } from "../../src/sdk/readers.js"
+import { ATTENDANCE, MEETING_KINDS } from "../../src/rules/schema.js"
+import { field, formValues, h, select } from "../dom.js"
+import { code, t } from "../i18n.js"
+import { attempt, explain, isSecretary, type AppContext } from "../context.js"
+import { cleanPhoto, textSplice } from "../photo.js"
+
+let openMeeting: string | null = null
+let scheduling = false
+
+function scheduleForm(ctx: AppContext, cellId: string): HTMLElement {
+  return h(
+    "form",
+    {
+      class: "card",
+      "aria-label": t("schedule"),
+      onsubmit: async (e: Event) => {
+        e.preventDefault()
+        const v = formValues(e.target as HTMLFormElement)
+        let created = ""
+        const ok = await attempt(ctx, async () => {
+          const args = await ctx.book.write("meetings.schedule", { cell_id: cellId, date: v.date, kind: v.kind, agenda: v.agenda ?? "" })
+          created = String(args.meeting_id)
+        }, t("saved"))
+        if (ok) {
+          scheduling = false
+          openMeeting = created
+          ctx.render()
+        }
+      },
+    },
+    field(t("date"), h("input", { name: "date", type: "date", required: true })),
+    field(t("kind"), select("kind", MEETING_KINDS.map(k => [k, code("meeting_kind", k)] as [string, string]))),
+    field(t("agenda"), h("textarea", { name: "agenda", rows: 3 })),
+    h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, t("save")), h("button", { type: "button", onclick: () => ((scheduling = false), ctx.render()) }, t("cancel"))),
+  )
+}
+
+async function attachPhoto(ctx: AppContext, cellId: string, meetingId: string, file: File): Promise<void> {
+  const photo = await cleanPhoto(file)
+  await ctx.book.store.putUpload({ sha256: photo.sha256, cellId, mimeType: photo.mimeType, bytes: photo.bytes, state: "to_upload" })
+  await ctx.book.write("meetings.add_attachment", {
+    cell_id: cellId,
+    meeting_id: meetingId,
+    sha256: photo.sha256,
+    name: file.name || "bien-ban.jpg",
+    mime_type: photo.mimeType,
+    size: photo.bytes.length,
+  })
+}
+
+function detail(ctx: AppContext, cellId: string, m: Meeting, secretary: boolean): HTMLElement {
+  const people = members(ctx.book.read(cellId, "roster")).filter(p => p.status === "probationary" || p.status === "full")
+  const attendance = h(
+    "fieldset",
+    {},
+    h("legend", {}, t("attendance")),
+    ...people.map(p => {
+      const choice = select("attendance", [["", "—"], ...ATTENDANCE.map(a => [a, code("attendance", a)] as [string, string])], m.attendance[p.member_id] ?? "")
+      choice.disabled = !secretary
+      choice.addEventListener("change", () =>
+        void attempt(ctx, () => ctx.book.write("meetings.record_attendance", { cell_id: cellId, meeting_id: m.meeting_id, member_id: p.member_id, value: choice.value })),
+      )
+      return field(p.full_name, choice)
+    }),
+  )
+  const minutes = h("textarea", { name: "minutes", rows: 8, readonly: !secretary }) as HTMLTextAreaElement
+  minutes.value = m.minutes
+  const minutesForm = h(
+    "form",
+    {
+      "aria-label": t("minutes"),
+      onsubmit: async (e: Event) => {
+        e.preventDefault()
+        const splice = textSplice(m.minutes, minutes.value)
+        if (splice) await attempt(ctx, () => ctx.book.write("meetings.edit_minutes", { cell_id: cellId, meeting_id: m.meeting_id, ...splice }), t("saved"))
+      },
+    },
+    field(t("minutes"), minutes),
+    secretary ? h("button", { type: "submit", class: "primary" }, t("save_minutes")) : null,
+  )
+  const resolutionForm = h(
+    "form",
+    {
+      "aria-label": t("add_resolution"),
+      onsubmit: async (e: Event) => {
+        e.preventDefault()
+        const v = formValues(e.target as HTMLFormElement)
+        await attempt(
+          ctx,
+          () =>
+            ctx.book.write("meetings.add_resolution", {
+              cell_id: cellId,
+              meeting_id: m.meeting_id,
+              title: v.title,
+              number: v.number || undefined,
+              studied_date: v.studied_date || undefined,
+            }),
+          t("saved"),
+        )
+      },
+    },
+    field(t("title"), h("input", { name: "title", required: true })),
+    field(t("number"), h("input", { name: "number" })),
+    field(t("studied_date"), h("input", { name: "studied_date", type: "date" })),
+    h("button", { type: "submit" }, t("add_resolution")),
+  )
+  const photo = h("input", { type: "file", accept: "image/*", capture: "environment", name: "photo" }) as HTMLInputElement
+  photo.addEventListener("change", () => {
+    const file = photo.files?.[0]
+    if (file) void attachPhoto(ctx, cellId, m.meeting_id, file).then(() => (ctx.say(t("saved")), ctx.render()), e => ctx.say(explain(e), "error"))
+  })
+  return h(
+    "div",
+    { class: "detail" },
+    m.agenda ? h("p", {}, m.agenda) : null,
+    attendance,
+    minutesForm,
+    h("h4", {}, t("resolutions")),
+    h(
+      "ul",
+      { class: "list", "aria-label": t("resolutions") },
+      ...m.resolutions.map(r =>
+        h(
+          "li",
+          {},
+          `${r.number ? `${r.number} — ` : ""}${r.title}${r.studied_date ? ` (${r.studied_date})` : ""}`,
+          h("span", { class: "muted" }, ` · ${r.studied_by.length} ${t("studied")}`),
+        ),
+      ),
+    ),
+    secretary ? resolutionForm : null,
+    h("h4", {}, t("attachments")),
+    h("ul", { class: "list", "aria-label": t("attachments") }, ...m.attachments.map(a => h("li", {}, `${a.name} (${Math.ceil(a.size / 1024)} KB)`))),
+    secretary ? field(t("photo_minutes"), photo) : null,
+  )
+}
+
+export function meetingsScreen(ctx: AppContext, cellId: string): HTMLElement {
+  const list = meetings(ctx.book.read(cellId, "meetings"))
+  const secretary = isSecretary(ctx)
+  return h(
+    "section",
+    { "aria-labelledby": "meetings-title" },
+    h("h2", { id: "meetings-title" }, t("meetings_title")),
+    secretary ? (scheduling ? scheduleForm(ctx, cellId) : h("button", { class: "primary", onclick: () => ((scheduling = true), ctx.render()) }, t("schedule"))) : null,
+    list.length
+      ? h(
+          "ul",
+          { class: "list", "aria-label": t("meetings_title") },
+          ...list.map(m => {
+            const open = openMeeting === m.meeting_id
+            return h(
+              "li",
+              { class: open ? "open" : "" },
+              h(
+                "button",
+                { class: "row", "aria-expanded": open ? "true" : "false", onclick: () => ((openMeeting = open ? null : m.meeting_id), ctx.render()) },
+                h("span", { class: "name" }, m.date),
+                h("span", { class: "badge" }, code("meeting_kind", m.kind)),
+              ),
+              open ? detail(ctx, cellId, m, secretary) : null,
+            )
+          }),
+        )
+      : h("p", {}, t("no_meetings")),
+  )
+}

@@ -1,0 +1,49 @@
+/** What a secretary should look at: changes the server did not accept (and why), and
+ * conflicts between devices with the rule's decision, in their words. */
+
+import type { Conflict } from "../../src/conflicts/conflicts.js"
+import type { Refusal } from "../../src/sdk/store.js"
+import { h } from "../dom.js"
+import { getLang, operationLabel, t } from "../i18n.js"
+import { attempt, isSecretary, type AppContext } from "../context.js"
+
+/** The ordinary writes that settle a conflict, as buttons (the rules judge them like any). */
+function resolutions(ctx: AppContext, cellId: string, c: Conflict): HTMLElement | null {
+  if (!isSecretary(ctx)) return null
+  const write = (op: string, args: Record<string, unknown>) => () => void attempt(ctx, () => ctx.book.write(op, { cell_id: cellId, ...args }), t("saved"))
+  const [first, second] = c.subjects
+  const buttons: HTMLElement[] = []
+  if (c.kind === "member_status" && c.outcome) {
+    buttons.push(h("button", { onclick: write("roster.change_status", { member_id: first, status: c.outcome, reason: t("confirm_reason"), correction: true }) }, t("confirm_status")))
+  } else if (c.kind === "task_status" && c.outcome) {
+    buttons.push(h("button", { onclick: write("tasks.correct_status", { task_id: first, status: c.outcome }) }, t("confirm_status")))
+  } else if (c.kind === "duplicate_card_number" || c.kind === "likely_duplicate") {
+    buttons.push(h("button", { onclick: write("roster.resolve_duplicate", { keep_id: first, other_id: second, action: "merge" }) }, t("merge_records")))
+    if (c.kind === "likely_duplicate") {
+      buttons.push(h("button", { onclick: write("roster.resolve_duplicate", { keep_id: first, other_id: second, action: "keep_both" }) }, t("keep_both")))
+    }
+  }
+  return buttons.length ? h("div", { class: "actions" }, ...buttons) : null
+}
+
+export function problemsScreen(ctx: AppContext, cellId: string, refusals: Refusal[]): HTMLElement {
+  const conflicts = ctx.book.conflicts(cellId)
+  const vi = getLang() === "vi"
+  return h(
+    "section",
+    { "aria-labelledby": "problems-title" },
+    h("h2", { id: "problems-title" }, t("problems_title")),
+    h("h3", {}, t("refused_title")),
+    refusals.length
+      ? h("ul", { class: "list", "aria-label": t("refused_title") }, ...refusals.map(r => h("li", {}, h("strong", {}, operationLabel(r.operation)), ": ", vi ? r.message_vi : r.message_en || r.message_vi)))
+      : h("p", {}, t("nothing")),
+    h("h3", {}, t("conflicts_title")),
+    conflicts.length
+      ? h(
+          "ul",
+          { class: "list", "aria-label": t("conflicts_title") },
+          ...conflicts.map(c => h("li", {}, h("p", {}, vi ? c.message_vi : c.message_en), resolutions(ctx, cellId, c))),
+        )
+      : h("p", {}, t("nothing")),
+  )
+}
