@@ -26,6 +26,13 @@ function frame(title, points, width, height) {
   return svg;
 }
 
+// As wide as the page gives, in the SVG's own units: the labels keep their size on a phone
+// instead of being scaled down with a desk-sized drawing.
+function fitWidth() {
+  const room = document.getElementById("main")?.clientWidth ?? 640;
+  return Math.max(300, Math.min(720, room - 24));
+}
+
 function niceMax(values) {
   const top = Math.max(1, ...values);
   const step = 10 ** Math.floor(Math.log10(top));
@@ -55,7 +62,7 @@ function plot(title, points, width, height) {
 }
 
 // points: [{label, value}]; one bar each, its value written above it.
-export function barChart(title, points, { width = 640, height = 240 } = {}) {
+export function barChart(title, points, { width = fitWidth(), height = 240 } = {}) {
   const { svg, y: yOf } = plot(title, points, width, height);
   const slot = (width - LEFT - 8) / Math.max(1, points.length);
   const barW = Math.max(4, Math.min(48, slot * 0.7));
@@ -72,7 +79,7 @@ export function barChart(title, points, { width = 640, height = 240 } = {}) {
 }
 
 // points: [{label, value}] joined by a line, each point marked and labelled.
-export function lineChart(title, points, { width = 640, height = 240 } = {}) {
+export function lineChart(title, points, { width = fitWidth(), height = 240 } = {}) {
   const { svg, y } = plot(title, points, width, height);
   const step = (width - LEFT - 24) / Math.max(1, points.length - 1);
   const xy = points.map((p, i) => [LEFT + 8 + i * step, y(p.value)]);
