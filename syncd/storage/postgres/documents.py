@@ -130,7 +130,7 @@ class PostgresDocumentStore:
                 action=audit.action,
                 outcome=audit.outcome,
                 rule=audit.rule,
-                detail=audit.detail[:500],
+                detail=audit.stored_detail,
             )
         return params
 
