@@ -58,7 +58,14 @@ for path in (ROOT_DIR, ROOT_DIR / "benchmarks"):
         sys.path.insert(0, str(path))
 
 import psycopg  # noqa: E402
-from load import address, close_all, connect_all, ms, quantile, wait_agreed  # noqa: E402
+from load import (  # noqa: E402
+    address,
+    close_all,
+    connect_all,
+    log,
+    open_loop,
+    wait_agreed,
+)
 from load_peers import Cell, Device  # noqa: E402
 from load_province import seed  # noqa: E402
 
@@ -67,10 +74,6 @@ from tests.harness.server_process import ServerProcess, process_rss_kib  # noqa:
 
 STATS_SETTLE_S = 11.0
 FACE_KEY = base64.b64encode(b"benchmark-face-key-of-32-bytes!!").decode()
-
-
-def log(*parts: object) -> None:
-    print(*parts, file=sys.stderr, flush=True)
 
 
 def uptime() -> str:
@@ -198,52 +201,6 @@ def server_of(device: Device, instances: Instances) -> int:
 
 
 # ---- workloads ----------------------------------------------------------------------------------
-
-
-async def open_loop(devices: list[Device], rate: float, duration: float) -> dict[str, Any]:
-    delivered: list[float] = []
-    acked = 0
-
-    def on_acked(_: float) -> None:
-        nonlocal acked
-        acked += 1
-
-    failed = await connect_all(devices)
-    for d in devices:
-        d.on_acked = on_acked
-        d.cell.on_delivered = delivered.append
-    await wait_agreed(devices, 30)
-    interval = len(devices) / rate
-    start = time.perf_counter() + 0.5
-    end = start + duration
-
-    async def device_loop(at: float, d: Device) -> None:
-        while at < end:
-            await asyncio.sleep(max(0.0, at - time.perf_counter()))
-            d.edit()
-            at += interval
-
-    tasks = [
-        asyncio.create_task(device_loop(start + random.random() * interval, d)) for d in devices
-    ]
-    await asyncio.sleep(2.5)  # warm-up, not counted
-    delivered.clear()
-    acked = 0
-    counted_from = time.perf_counter()
-    await asyncio.gather(*tasks)
-    counted_for = time.perf_counter() - counted_from
-    await asyncio.sleep(2.0)
-    result = {
-        "devices": len(devices),
-        "offered_edits_per_s": rate,
-        "connect_failures": failed,
-        "delivered_p50_ms": ms(quantile(delivered, 0.5)),
-        "delivered_p99_ms": ms(quantile(delivered, 0.99)),
-        "delivered": len(delivered),
-        "acked_edits_per_s": round(acked / counted_for, 1),
-    }
-    await close_all(devices)
-    return result
 
 
 async def closed_loop(

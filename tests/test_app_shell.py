@@ -1,5 +1,6 @@
 """/app/ without a build says how to build it (in both languages) instead of a 404, and with
-one serves the files with the app's headers, the packed copy to browsers that take gzip."""
+one serves the files with the app's headers, the packed copy to browsers that take gzip; the
+dashboard's pages carry their own strict headers."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from starlette.types import ASGIApp
+
+from syncd.web import dashboard
 from syncd.web.app_shell import _AppFiles
 
 
@@ -26,8 +30,9 @@ class Answer:
 class _Client:
     """Just enough of an HTTP client: one ASGI call per GET, as the server's mount makes it."""
 
-    def __init__(self, directory: Path) -> None:
-        self.app = _AppFiles(directory)
+    def __init__(self, app: ASGIApp, root: str = "/app") -> None:
+        self.app = app
+        self.root = root
 
     def get(self, path: str, headers: dict[str, str] | None = None) -> Answer:
         return asyncio.run(self._get(path, headers or {}))
@@ -37,7 +42,7 @@ class _Client:
             "type": "http",
             "method": "GET",
             "path": path,
-            "root_path": "/app",
+            "root_path": self.root,
             "raw_path": path.encode(),
             "query_string": b"",
             "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
@@ -67,7 +72,7 @@ class _Client:
 
 
 def _client(directory: Path) -> _Client:
-    return _Client(directory)
+    return _Client(_AppFiles(directory))
 
 
 def test_without_a_build_the_app_says_how_to_build_it(tmp_path: Path) -> None:
@@ -97,3 +102,13 @@ def test_a_build_is_served_with_its_headers_and_packed_assets(tmp_path: Path) ->
     assert "immutable" in packed.headers["cache-control"]
     plain = client.get("/app/assets/index-abc.js", headers={"Accept-Encoding": "identity"})
     assert "content-encoding" not in plain.headers and plain.content == script
+
+
+def test_the_dashboard_pages_carry_their_strict_headers() -> None:
+    page = _Client(dashboard.static_files(), root="/dashboard").get("/dashboard/")
+    assert page.status_code == 200
+    csp = page.headers["content-security-policy"]
+    assert "script-src 'self';" in csp and "frame-ancestors 'none'" in csp
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert page.headers["referrer-policy"] == "no-referrer"
+    assert page.headers["cache-control"] == "no-cache"

@@ -114,23 +114,10 @@ def test_a_synced_edit_shows_in_the_report_within_a_second(
     server: ServerProcess, tmp_path: Path
 ) -> None:
     before = {r["cell_id"]: r for r in _report(server, "party_count")["rows"]}[CELL]
-    documents = server.get_json(f"/api/cells/{CELL}", server.token("cell_secretary", CELL))[
-        "documents"
-    ]
-    identity = server.device("cell_secretary", CELL)
-    device = tmp_path / "sec.sqlite3"
-    run_device(
-        device,
-        identity["member_id"],
-        [
-            ["add_cell", {"cell_id": CELL, "documents": documents}],
-            ["sync", {"server": server.http}],
-        ],
-        identity=identity,
-    )
+    device, member_id = server.phone(tmp_path / "sec.sqlite3", "cell_secretary", CELL)
     out = run_device(
         device,
-        identity["member_id"],
+        member_id,
         [["add_member", {"cell_id": CELL, "full_name": "Thào Mí Say", "member_id": "m-moi"}],
          ["sync", {"server": server.http}]],
     )  # fmt: skip
@@ -184,31 +171,12 @@ def test_freshness_shows_who_synced_and_which_cells_went_quiet(
     assert status == 400 and b"stale_days" in body
 
 
-def _phone(server: ServerProcess, path: Path, role: str, cell: str = CELL) -> tuple[Path, str]:
-    """A demo device of ``role`` in ``cell`` carrying the cell, synced once."""
-    documents = server.get_json(f"/api/cells/{cell}", server.token("cell_secretary", cell))[
-        "documents"
-    ]
-    identity = server.device(role, cell)
-    out = run_device(
-        path,
-        identity["member_id"],
-        [
-            ["add_cell", {"cell_id": cell, "documents": documents}],
-            ["sync", {"server": server.http}],
-        ],
-        identity=identity,
-    )
-    assert out[-1]["synced"] is True, out[-1]
-    return path, identity["member_id"]
-
-
 def test_resolutions_list_who_studied_each_as_the_phones_read_it(
     server: ServerProcess, tmp_path: Path
 ) -> None:
     period = {"from": "2026-09", "to": "2026-11", "today": "2026-11-20"}
-    secretary, sec_id = _phone(server, tmp_path / "sec.sqlite3", "cell_secretary")
-    member, member_id = _phone(server, tmp_path / "member.sqlite3", "member")
+    secretary, sec_id = server.phone(tmp_path / "sec.sqlite3", "cell_secretary", CELL)
+    member, member_id = server.phone(tmp_path / "member.sqlite3", "member", CELL)
     [meetings] = run_device(secretary, sec_id, [["meetings", {"cell_id": CELL}]])
     latest = max(meetings.values(), key=lambda m: m["date"])
     resolution = latest["resolutions"][0]["resolution_id"]
@@ -285,8 +253,8 @@ def test_resolutions_list_who_studied_each_as_the_phones_read_it(
 def test_conflicts_report_and_review_answer_from_the_index(
     server: ServerProcess, tmp_path: Path
 ) -> None:
-    secretary, sec_id = _phone(server, tmp_path / "sec.sqlite3", "cell_secretary")
-    deputy, deputy_id = _phone(server, tmp_path / "deputy.sqlite3", "cell_deputy")
+    secretary, sec_id = server.phone(tmp_path / "sec.sqlite3", "cell_secretary", CELL)
+    deputy, deputy_id = server.phone(tmp_path / "deputy.sqlite3", "cell_deputy", CELL)
     target = f"{CELL}-m07"
     # Offline on two phones: the secretary records a death, the deputy a move.
     move = {"cell_id": CELL, "member_id": target}

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+DETAIL_CHARS = 500  # what an audit row keeps of ``detail``, in every storage adapter
+
 
 @dataclass(frozen=True)
 class AuditEntry:
@@ -19,3 +21,8 @@ class AuditEntry:
     outcome: str  # "accepted" | "rejected"
     rule: str = ""
     detail: str = ""
+
+    @property
+    def stored_detail(self) -> str:
+        """``detail`` as an audit row keeps it (its first ``DETAIL_CHARS`` characters)."""
+        return self.detail[:DETAIL_CHARS]

@@ -14,6 +14,8 @@ from __future__ import annotations
 import hashlib
 import zlib
 
+from syncd.protocol import leb128
+
 MAGIC = bytes.fromhex("856f4a83")
 _CHANGE, _COMPRESSED = 1, 2
 
@@ -22,37 +24,15 @@ class NotAChange(ValueError):
     """The bytes are not one Automerge change chunk."""
 
 
-def _uleb(data: bytes, pos: int) -> tuple[int, int]:
-    value, shift = 0, 0
-    while True:
-        if pos >= len(data) or shift > 63:
-            raise NotAChange("truncated length")
-        byte = data[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if not byte & 0x80:
-            return value, pos
-
-
-def _leb(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
 def change_hash(chunk: bytes) -> bytes:
     """The 32-byte hash Automerge gives the change in ``chunk``; NotAChange otherwise."""
     if len(chunk) < 10 or chunk[:4] != MAGIC:
         raise NotAChange("no Automerge magic bytes")
     kind = chunk[8]
-    length, start = _uleb(chunk, 9)
+    found = leb128.decode(chunk, 9, max_shift=63)
+    if found is None:
+        raise NotAChange("truncated length")
+    length, start = found
     body = chunk[start : start + length]
     if len(body) != length:
         raise NotAChange("truncated body")
@@ -63,7 +43,7 @@ def change_hash(chunk: bytes) -> bytes:
             raise NotAChange(f"bad compressed body: {exc}") from None
     elif kind != _CHANGE:
         raise NotAChange(f"chunk type {kind} is not a change")
-    digest = hashlib.sha256(bytes([_CHANGE]) + _leb(len(body)) + body).digest()
+    digest = hashlib.sha256(bytes([_CHANGE]) + leb128.encode(len(body)) + body).digest()
     if digest[:4] != chunk[4:8]:
         raise NotAChange("checksum does not match")
     return digest

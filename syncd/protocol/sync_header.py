@@ -14,6 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from syncd.protocol.leb128 import decode as _read_leb128
+from syncd.protocol.leb128 import encode as _leb128
+
 _MESSAGE_TYPES = (0x42, 0x43)
 _HASH_LEN = 32
 
@@ -25,16 +28,10 @@ class SyncHeader:
 
 
 def _hashes(message: bytes, pos: int) -> tuple[list[bytes], int] | None:
-    count, shift = 0, 0
-    while True:
-        if pos >= len(message) or shift > 28:
-            return None
-        byte = message[pos]
-        pos += 1
-        count |= (byte & 0x7F) << shift
-        shift += 7
-        if not byte & 0x80:
-            break
+    found = _read_leb128(message, pos, max_shift=28)
+    if found is None:
+        return None
+    count, pos = found
     end = pos + count * _HASH_LEN
     if end > len(message):
         return None
@@ -60,18 +57,6 @@ def advertised_heads(message: bytes) -> list[bytes] | None:
         return None
     heads = _hashes(message, 1)
     return None if heads is None else heads[0]
-
-
-def _leb128(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
 
 
 def _hash_list(hashes: list[bytes]) -> bytes:

@@ -129,11 +129,12 @@ class DocumentHub:
             entry.users -= 1
             entry.last_used = time.monotonic()
 
-    async def _open(self, doc_id: str) -> DocumentState | None:
-        """Load under the document's lock; None if the document does not exist."""
+    async def _open(self, doc_id: str, info: DocumentInfo | None = None) -> DocumentState | None:
+        """Load under the document's lock; None if the document does not exist. ``info``: the
+        document's, when the caller has just read it."""
         state = self.core.documents.get(doc_id)
         if state is None:
-            info = await self.store.info(doc_id)
+            info = info or await self.store.info(doc_id)
             if info is None:
                 return None
             stored = await self.store.read_since(doc_id, 0)
@@ -200,7 +201,7 @@ class DocumentHub:
             info = await self.store.info(doc_id)
             if info is None or info.kind is None:
                 return False
-            state = await self._open(doc_id)
+            state = await self._open(doc_id, info)
             if state is None:
                 return False
             self._stored(state.info, state.live.doc)

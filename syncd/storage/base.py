@@ -9,7 +9,7 @@ compaction is one atomic replacement (docs/design.md, "Storage").
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -36,6 +36,25 @@ class StoredSince:
     def data(self) -> bytes:
         """Everything as one buffer ``Document.load`` accepts."""
         return (self.snapshot or b"") + b"".join(self.changes)
+
+    @classmethod
+    def from_rows(cls, after: int, rows: Sequence[Sequence[Any]]) -> StoredSince | None:
+        """What an adapter's one-statement ``read_since`` query returned, each row (part,
+        data, number): part 0 says the document exists (it comes first; no rows: no such
+        document), part 1 is the snapshot with the number it folds up to, part 2 a change with
+        its sequence number, oldest first."""
+        if not rows:
+            return None
+        snapshot: bytes | None = None
+        changes: list[bytes] = []
+        seq = after
+        for part, data, number in rows[1:]:
+            if part == 1:
+                snapshot = bytes(data)
+            else:
+                changes.append(bytes(data))
+            seq = max(seq, int(number))
+        return cls(after, seq, snapshot, changes)
 
 
 class DocumentStore(Protocol):

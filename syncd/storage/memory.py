@@ -47,7 +47,7 @@ class MemoryAuditLog:
                 "action": entry.action,
                 "outcome": entry.outcome,
                 "rule": entry.rule,
-                "detail": entry.detail[:500],
+                "detail": entry.stored_detail,
             }
         )
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import mimetypes
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from starlette.requests import Request
@@ -96,19 +97,20 @@ def _gzipped(directory: Path, scope: Scope) -> Path | None:
 
 def _with_headers(send: Send, scope: Scope) -> Send:
     path = str(scope.get("path", ""))
-    cache = IMMUTABLE if "/assets/" in path else REVALIDATE
+    headers = {**HEADERS, b"cache-control": IMMUTABLE if "/assets/" in path else REVALIDATE}
+    if path.endswith("/sw.js"):
+        headers[b"service-worker-allowed"] = b"/app/"
+    return with_headers(send, headers)
+
+
+def with_headers(send: Send, headers: Mapping[bytes, bytes]) -> Send:
+    """``send``, setting ``headers`` on the response: any the response had of the same names
+    are dropped, ours come last (the dashboard's pages use it too)."""
 
     async def send_with_headers(message: Message) -> None:
         if message["type"] == "http.response.start":
-            kept = [
-                (k, v)
-                for k, v in message.get("headers", [])
-                if k not in HEADERS and k != b"cache-control"
-            ]
-            extra = [(b"cache-control", cache)]
-            if path.endswith("/sw.js"):
-                extra.append((b"service-worker-allowed", b"/app/"))
-            message = {**message, "headers": [*kept, *HEADERS.items(), *extra]}
+            kept = [(k, v) for k, v in message.get("headers", []) if k not in headers]
+            message = {**message, "headers": [*kept, *headers.items()]}
         await send(message)
 
     return send_with_headers

@@ -13,7 +13,9 @@ from pathlib import Path
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from syncd.web.app_shell import with_headers
 
 STATIC = Path(__file__).parent / "static" / "dashboard"
 HEADERS = {
@@ -28,22 +30,13 @@ HEADERS = {
 }
 
 
-class _WithHeaders:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                kept = [(k, v) for k, v in message.get("headers", []) if k not in HEADERS]
-                message = {**message, "headers": [*kept, *HEADERS.items()]}
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
-
 def static_files() -> ASGIApp:
-    return _WithHeaders(StaticFiles(directory=STATIC, html=True))
+    files = StaticFiles(directory=STATIC, html=True)
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await files(scope, receive, with_headers(send, HEADERS))
+
+    return app
 
 
 async def to_dashboard(request: Request) -> RedirectResponse:

@@ -269,21 +269,10 @@ def test_a_device_edit_shows_in_the_api_and_the_open_page_within_a_second(
     page = official
     before = int(numbers(page, CELL_NAME)["Dự bị"])
     token = server.token("district_official", DISTRICT)
-    identity = server.device("cell_secretary", CELL)
-    device = tmp_path / "sec.sqlite3"
-    docs = server.get_json(f"/api/cells/{CELL}", server.token("cell_secretary", CELL))
-    run_device(
-        device,
-        identity["member_id"],
-        [
-            ["add_cell", {"cell_id": CELL, "documents": docs["documents"]}],
-            ["sync", {"server": server.http}],
-        ],
-        identity=identity,
-    )
+    device, member_id = server.phone(tmp_path / "sec.sqlite3", "cell_secretary", CELL)
     out = run_device(
         device,
-        identity["member_id"],
+        member_id,
         [["add_member", {"cell_id": CELL, "full_name": "Vàng Thị Mỷ", "member_id": "m-dash"}],
          ["sync", {"server": server.http}]],
     )  # fmt: skip
@@ -364,21 +353,10 @@ def test_a_conflict_from_two_offline_phones_waits_in_the_conflicts_report(
 ) -> None:
     """The secretary and the deputy, both offline, add the same person with the same card:
     once both synced, the district's conflicts list the duplicate card number, in words."""
-    docs = server.get_json(f"/api/cells/{CELL}", server.token("cell_secretary", CELL))
-    phones = []
-    for role in ("cell_secretary", "cell_deputy"):
-        identity = server.device(role, CELL)
-        device = tmp_path / f"{role}.sqlite3"
-        run_device(
-            device,
-            identity["member_id"],
-            [
-                ["add_cell", {"cell_id": CELL, "documents": docs["documents"]}],
-                ["sync", {"server": server.http}],
-            ],
-            identity=identity,
-        )
-        phones.append((device, identity["member_id"]))
+    phones = [
+        server.phone(tmp_path / f"{role}.sqlite3", role, CELL)
+        for role in ("cell_secretary", "cell_deputy")
+    ]
     for i, (device, member_id) in enumerate(phones):
         fields = {"full_name": f"Giàng A Dế {i}", "card_number": "99.123456"}
         run_device(device, member_id, [["add_member", {"cell_id": CELL, **fields}]])

@@ -13,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 from client_sdk.identity import DeviceIdentity, fetch_token_sync, http_json
+from tests.harness.device_process import run_device
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -116,6 +117,23 @@ class ServerProcess:
         value, expires = fetch_token_sync(self.http, identity)
         self._tokens[identity.device_id] = (value, expires.timestamp())
         return value
+
+    def phone(self, path: Path, role: str, cell_id: str) -> tuple[Path, str]:
+        """The demo device of ``role`` in ``cell_id`` as a device process at ``path``, carrying
+        the cell's documents and synced once: (``path``, its member id) for ``run_device``."""
+        documents = self.get_json(f"/api/cells/{cell_id}", self.token("cell_secretary", cell_id))
+        identity = self.device(role, cell_id)
+        out = run_device(
+            path,
+            identity["member_id"],
+            [
+                ["add_cell", {"cell_id": cell_id, "documents": documents["documents"]}],
+                ["sync", {"server": self.http}],
+            ],
+            identity=identity,
+        )
+        assert out[-1]["synced"] is True, out[-1]
+        return path, identity["member_id"]
 
     def ws_as(self, role: str, unit_id: str | None = None) -> str:
         """The websocket URL with a demo device's token, as a browser would open it."""

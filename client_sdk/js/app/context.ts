@@ -5,7 +5,8 @@ import type { Handbook } from "../src/sdk/handbook.js"
 import type { DeviceKey } from "../src/sdk/identity.js"
 import type { SyncClient } from "../src/sdk/sync.js"
 import { SotayError } from "../src/rules/errors.js"
-import { getLang } from "./i18n.js"
+import { formValues, h } from "./dom.js"
+import { getLang, t } from "./i18n.js"
 
 export interface AppContext {
   api: Api
@@ -41,4 +42,36 @@ export async function attempt(ctx: AppContext, work: () => Promise<unknown>, don
     ctx.say(explain(exc), "error")
     return false
   }
+}
+
+/** A form whose submit writes: its values (``formValues``) go to ``write`` through ``attempt``
+ * (saved, or why not, said); once saved, ``done`` (if any) runs and the screen is drawn again. */
+export function writeForm(
+  ctx: AppContext,
+  attrs: { class?: string; "aria-label": string },
+  write: (v: Record<string, string>) => Promise<unknown>,
+  done: (() => void) | null,
+  ...children: (HTMLElement | null)[]
+): HTMLElement {
+  return h(
+    "form",
+    {
+      ...attrs,
+      onsubmit: async (e: Event) => {
+        e.preventDefault()
+        const v = formValues(e.target as HTMLFormElement)
+        const ok = await attempt(ctx, () => write(v), t("saved"))
+        if (ok && done) {
+          done()
+          ctx.render()
+        }
+      },
+    },
+    ...children,
+  )
+}
+
+/** Save, and cancel (``close`` the form, draw again): the buttons of a form that adds. */
+export function saveOrCancel(ctx: AppContext, close: () => void): HTMLElement {
+  return h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, t("save")), h("button", { type: "button", onclick: () => (close(), ctx.render()) }, t("cancel")))
 }

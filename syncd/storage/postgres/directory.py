@@ -33,7 +33,7 @@ def audit_insert(entry: AuditEntry) -> Statement:
             entry.action,
             entry.outcome,
             entry.rule,
-            entry.detail[:500],
+            entry.stored_detail,
         ),
     )
 

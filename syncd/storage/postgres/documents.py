@@ -108,18 +108,7 @@ class PostgresDocumentStore:
             "ORDER BY 1, 3",
             {"d": document_id, "after": after},
         )
-        if not rows:
-            return None
-        snapshot: bytes | None = None
-        changes: list[bytes] = []
-        seq = after
-        for part, data, number in rows[1:]:
-            if part == 1:
-                snapshot = bytes(data)
-            else:
-                changes.append(bytes(data))
-            seq = max(seq, int(number))
-        return StoredSince(after, seq, snapshot, changes)
+        return StoredSince.from_rows(after, rows)
 
     def _params(
         self, document_id: str, changes: list[bytes], audit: AuditEntry | None
@@ -141,7 +130,7 @@ class PostgresDocumentStore:
                 action=audit.action,
                 outcome=audit.outcome,
                 rule=audit.rule,
-                detail=audit.detail[:500],
+                detail=audit.stored_detail,
             )
         return params
 

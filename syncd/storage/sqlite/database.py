@@ -143,7 +143,7 @@ def audit_insert(entry: AuditEntry) -> tuple[str, tuple]:
             entry.action,
             entry.outcome,
             entry.rule,
-            entry.detail[:500],
+            entry.stored_detail,
         ),
     )
 

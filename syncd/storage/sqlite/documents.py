@@ -39,18 +39,7 @@ class SqliteDocumentStore:
             {"d": document_id, "after": after},
         ) as cur:
             rows = await cur.fetchall()
-        if not rows:
-            return None
-        snapshot: bytes | None = None
-        changes: list[bytes] = []
-        seq = after
-        for part, data, number in rows[1:]:
-            if part == 1:
-                snapshot = bytes(data)
-            else:
-                changes.append(bytes(data))
-            seq = max(seq, int(number))
-        return StoredSince(after, seq, snapshot, changes)
+        return StoredSince.from_rows(after, rows)
 
     async def create(
         self, info: DocumentInfo, changes: list[bytes], audit: AuditEntry | None = None

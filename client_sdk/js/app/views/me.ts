@@ -2,9 +2,9 @@
  * and their tasks. */
 
 import { members, tasks } from "../../src/sdk/readers.js"
-import { field, formValues, h } from "../dom.js"
+import { field, h } from "../dom.js"
 import { code, t } from "../i18n.js"
-import { attempt, type AppContext } from "../context.js"
+import { writeForm, type AppContext } from "../context.js"
 import { taskCard } from "./tasks.js"
 
 export function meScreen(ctx: AppContext, cellId: string): HTMLElement {
@@ -14,27 +14,17 @@ export function meScreen(ctx: AppContext, cellId: string): HTMLElement {
   const phone = h("input", { name: "phone", type: "tel", value: me?.phone ?? "" })
   const place = h("input", { name: "place", value: me?.residence_place ?? "" })
   const registered = h("input", { name: "registered", type: "checkbox", checked: me?.residence_registered ?? false })
-  const form = h(
-    "form",
-    {
-      class: "card",
-      "aria-label": t("me_title"),
-      onsubmit: (e: Event) => {
-        e.preventDefault()
-        const v = formValues(e.target as HTMLFormElement)
-        void attempt(
-          ctx,
-          () =>
-            ctx.book.write("roster.update_member", {
-              cell_id: cellId,
-              member_id: ctx.book.memberId,
-              phone: v.phone || null,
-              residence: { place: v.place || null, registered: v.registered === "on" },
-            }),
-          t("saved"),
-        )
-      },
-    },
+  const form = writeForm(
+    ctx,
+    { class: "card", "aria-label": t("me_title") },
+    v =>
+      ctx.book.write("roster.update_member", {
+        cell_id: cellId,
+        member_id: ctx.book.memberId,
+        phone: v.phone || null,
+        residence: { place: v.place || null, registered: v.registered === "on" },
+      }),
+    null,
     me ? h("p", {}, h("strong", {}, me.full_name), " — ", code("member_status", me.status)) : null,
     field(t("phone"), phone),
     field(t("residence_place"), place),

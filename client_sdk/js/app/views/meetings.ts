@@ -3,39 +3,31 @@
 
 import { meetings, members, type Meeting } from "../../src/sdk/readers.js"
 import { ATTENDANCE, MEETING_KINDS } from "../../src/rules/schema.js"
-import { field, formValues, h, select } from "../dom.js"
+import { field, h, select } from "../dom.js"
 import { code, t } from "../i18n.js"
-import { attempt, explain, isSecretary, type AppContext } from "../context.js"
+import { attempt, explain, isSecretary, saveOrCancel, writeForm, type AppContext } from "../context.js"
 import { cleanPhoto, textSplice } from "../photo.js"
 
 let openMeeting: string | null = null
 let scheduling = false
 
 function scheduleForm(ctx: AppContext, cellId: string): HTMLElement {
-  return h(
-    "form",
-    {
-      class: "card",
-      "aria-label": t("schedule"),
-      onsubmit: async (e: Event) => {
-        e.preventDefault()
-        const v = formValues(e.target as HTMLFormElement)
-        let created = ""
-        const ok = await attempt(ctx, async () => {
-          const args = await ctx.book.write("meetings.schedule", { cell_id: cellId, date: v.date, kind: v.kind, agenda: v.agenda ?? "" })
-          created = String(args.meeting_id)
-        }, t("saved"))
-        if (ok) {
-          scheduling = false
-          openMeeting = created
-          ctx.render()
-        }
-      },
+  let created = ""
+  return writeForm(
+    ctx,
+    { class: "card", "aria-label": t("schedule") },
+    async v => {
+      const args = await ctx.book.write("meetings.schedule", { cell_id: cellId, date: v.date, kind: v.kind, agenda: v.agenda ?? "" })
+      created = String(args.meeting_id)
+    },
+    () => {
+      scheduling = false
+      openMeeting = created
     },
     field(t("date"), h("input", { name: "date", type: "date", required: true })),
     field(t("kind"), select("kind", MEETING_KINDS.map(k => [k, code("meeting_kind", k)] as [string, string]))),
     field(t("agenda"), h("textarea", { name: "agenda", rows: 3 })),
-    h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, t("save")), h("button", { type: "button", onclick: () => ((scheduling = false), ctx.render()) }, t("cancel"))),
+    saveOrCancel(ctx, () => (scheduling = false)),
   )
 }
 
@@ -82,27 +74,18 @@ function detail(ctx: AppContext, cellId: string, m: Meeting, secretary: boolean)
     field(t("minutes"), minutes),
     secretary ? h("button", { type: "submit", class: "primary" }, t("save_minutes")) : null,
   )
-  const resolutionForm = h(
-    "form",
-    {
-      "aria-label": t("add_resolution"),
-      onsubmit: async (e: Event) => {
-        e.preventDefault()
-        const v = formValues(e.target as HTMLFormElement)
-        await attempt(
-          ctx,
-          () =>
-            ctx.book.write("meetings.add_resolution", {
-              cell_id: cellId,
-              meeting_id: m.meeting_id,
-              title: v.title,
-              number: v.number || undefined,
-              studied_date: v.studied_date || undefined,
-            }),
-          t("saved"),
-        )
-      },
-    },
+  const resolutionForm = writeForm(
+    ctx,
+    { "aria-label": t("add_resolution") },
+    v =>
+      ctx.book.write("meetings.add_resolution", {
+        cell_id: cellId,
+        meeting_id: m.meeting_id,
+        title: v.title,
+        number: v.number || undefined,
+        studied_date: v.studied_date || undefined,
+      }),
+    null,
     field(t("title"), h("input", { name: "title", required: true })),
     field(t("number"), h("input", { name: "number" })),
     field(t("studied_date"), h("input", { name: "studied_date", type: "date" })),

@@ -3,9 +3,9 @@
 
 import { members, transfers, type Member } from "../../src/sdk/readers.js"
 import { MEMBER_STATUSES, TRANSFER_DIRECTIONS } from "../../src/rules/schema.js"
-import { field, formValues, h, select } from "../dom.js"
+import { field, h, select } from "../dom.js"
 import { code, t } from "../i18n.js"
-import { attempt, isSecretary, type AppContext } from "../context.js"
+import { isSecretary, saveOrCancel, writeForm, type AppContext } from "../context.js"
 
 let openMember: string | null = null
 let adding = false
@@ -13,35 +13,21 @@ let adding = false
 const optional = (v: string | undefined) => (v ? v : undefined)
 
 function addForm(ctx: AppContext, cellId: string): HTMLElement {
-  const form = h(
-    "form",
-    {
-      class: "card",
-      "aria-label": t("add_member"),
-      onsubmit: async (e: Event) => {
-        e.preventDefault()
-        const v = formValues(e.target as HTMLFormElement)
-        const ok = await attempt(
-          ctx,
-          () =>
-            ctx.book.write("roster.add_member", {
-              cell_id: cellId,
-              full_name: v.full_name,
-              status: v.status,
-              card_number: optional(v.card_number),
-              birth_date: optional(v.birth_date),
-              joined_date: optional(v.joined_date),
-              official_date: optional(v.official_date),
-              phone: optional(v.phone),
-            }),
-          t("saved"),
-        )
-        if (ok) {
-          adding = false
-          ctx.render()
-        }
-      },
-    },
+  return writeForm(
+    ctx,
+    { class: "card", "aria-label": t("add_member") },
+    v =>
+      ctx.book.write("roster.add_member", {
+        cell_id: cellId,
+        full_name: v.full_name,
+        status: v.status,
+        card_number: optional(v.card_number),
+        birth_date: optional(v.birth_date),
+        joined_date: optional(v.joined_date),
+        official_date: optional(v.official_date),
+        phone: optional(v.phone),
+      }),
+    () => (adding = false),
     field(t("full_name"), h("input", { name: "full_name", required: true, autocomplete: "off" })),
     field(t("card_number"), h("input", { name: "card_number", inputmode: "decimal", autocomplete: "off" })),
     field(t("status"), select("status", ["probationary", "full"].map(s => [s, code("member_status", s)] as [string, string]))),
@@ -49,35 +35,25 @@ function addForm(ctx: AppContext, cellId: string): HTMLElement {
     field(t("joined_date"), h("input", { name: "joined_date", type: "date" })),
     field(t("official_date"), h("input", { name: "official_date", type: "date" })),
     field(t("phone"), h("input", { name: "phone", type: "tel" })),
-    h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, t("save")), h("button", { type: "button", onclick: () => ((adding = false), ctx.render()) }, t("cancel"))),
+    saveOrCancel(ctx, () => (adding = false)),
   )
-  return form
 }
 
 function detail(ctx: AppContext, cellId: string, m: Member): HTMLElement {
-  const statusForm = h(
-    "form",
-    {
-      "aria-label": t("change_status"),
-      onsubmit: async (e: Event) => {
-        e.preventDefault()
-        const v = formValues(e.target as HTMLFormElement)
-        await attempt(
-          ctx,
-          () =>
-            ctx.book.write("roster.change_status", {
-              cell_id: cellId,
-              member_id: m.member_id,
-              status: v.status,
-              reason: v.reason ?? "",
-              date: optional(v.date),
-              official_date: optional(v.official_date),
-              correction: v.correction === "on",
-            }),
-          t("saved"),
-        )
-      },
-    },
+  const statusForm = writeForm(
+    ctx,
+    { "aria-label": t("change_status") },
+    v =>
+      ctx.book.write("roster.change_status", {
+        cell_id: cellId,
+        member_id: m.member_id,
+        status: v.status,
+        reason: v.reason ?? "",
+        date: optional(v.date),
+        official_date: optional(v.official_date),
+        correction: v.correction === "on",
+      }),
+    null,
     h("h4", {}, t("change_status")),
     field(t("status"), select("status", MEMBER_STATUSES.map(s => [s, code("member_status", s)] as [string, string]), m.status)),
     field(t("reason"), h("input", { name: "reason" })),
@@ -86,28 +62,19 @@ function detail(ctx: AppContext, cellId: string, m: Member): HTMLElement {
     h("label", { class: "check" }, h("input", { type: "checkbox", name: "correction" }), t("correction")),
     h("button", { type: "submit", class: "primary" }, t("change_status")),
   )
-  const transferForm = h(
-    "form",
-    {
-      "aria-label": t("transfer"),
-      onsubmit: async (e: Event) => {
-        e.preventDefault()
-        const v = formValues(e.target as HTMLFormElement)
-        await attempt(
-          ctx,
-          () =>
-            ctx.book.write("roster.record_transfer", {
-              cell_id: cellId,
-              member_id: m.member_id,
-              direction: v.direction,
-              other_unit: v.other_unit,
-              date: v.transfer_date,
-              letter_number: optional(v.letter_number),
-            }),
-          t("saved"),
-        )
-      },
-    },
+  const transferForm = writeForm(
+    ctx,
+    { "aria-label": t("transfer") },
+    v =>
+      ctx.book.write("roster.record_transfer", {
+        cell_id: cellId,
+        member_id: m.member_id,
+        direction: v.direction,
+        other_unit: v.other_unit,
+        date: v.transfer_date,
+        letter_number: optional(v.letter_number),
+      }),
+    null,
     h("h4", {}, t("transfer")),
     field(t("direction"), select("direction", TRANSFER_DIRECTIONS.map(d => [d, code("transfer_direction", d)] as [string, string]))),
     field(t("other_unit"), h("input", { name: "other_unit" })),

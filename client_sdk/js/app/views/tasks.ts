@@ -2,38 +2,24 @@
  * progress. */
 
 import { members, tasks, type Task } from "../../src/sdk/readers.js"
-import { field, formValues, h, select } from "../dom.js"
+import { field, h, select } from "../dom.js"
 import { code, t } from "../i18n.js"
-import { attempt, isSecretary, type AppContext } from "../context.js"
+import { attempt, isSecretary, saveOrCancel, writeForm, type AppContext } from "../context.js"
 
 let assigning = false
 
 function assignForm(ctx: AppContext, cellId: string): HTMLElement {
   const current = members(ctx.book.read(cellId, "roster")).filter(m => m.status === "probationary" || m.status === "full")
-  return h(
-    "form",
-    {
-      class: "card",
-      "aria-label": t("assign"),
-      onsubmit: async (e: Event) => {
-        e.preventDefault()
-        const v = formValues(e.target as HTMLFormElement)
-        const ok = await attempt(
-          ctx,
-          () => ctx.book.write("tasks.assign", { cell_id: cellId, title: v.title, assignee: v.assignee, due_date: v.due_date || undefined, description: v.description ?? "" }),
-          t("saved"),
-        )
-        if (ok) {
-          assigning = false
-          ctx.render()
-        }
-      },
-    },
+  return writeForm(
+    ctx,
+    { class: "card", "aria-label": t("assign") },
+    v => ctx.book.write("tasks.assign", { cell_id: cellId, title: v.title, assignee: v.assignee, due_date: v.due_date || undefined, description: v.description ?? "" }),
+    () => (assigning = false),
     field(t("title"), h("input", { name: "title", required: true })),
     field(t("assignee"), select("assignee", current.map(m => [m.member_id, m.full_name] as [string, string]))),
     field(t("due_date"), h("input", { name: "due_date", type: "date" })),
     field(t("description"), h("textarea", { name: "description", rows: 2 })),
-    h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, t("save")), h("button", { type: "button", onclick: () => ((assigning = false), ctx.render()) }, t("cancel"))),
+    saveOrCancel(ctx, () => (assigning = false)),
   )
 }
 
