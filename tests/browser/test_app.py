@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import re
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -387,3 +388,29 @@ def test_an_enrolment_the_server_refuses_is_explained_on_the_form(
     expect(page.get_by_label("Số thẻ đảng")).to_have_value("99.000001")
     expect(page.get_by_role("button", name="Đăng ký")).to_be_enabled()
     context.close()
+
+
+def test_a_secretary_signs_in_to_the_dashboard_with_a_code_from_the_app(
+    server: ServerProcess, secretary: BrowserContext, browser: Browser
+) -> None:
+    """The phone is the key: the app asks for a one-time code, and a computer's browser signs
+    in to the dashboard with it, reading the secretary's own cell."""
+    page = secretary.new_page()
+    page.goto(server.http + "/app/")
+    expect(status(page)).to_contain_text("Đã đồng bộ", timeout=15_000)
+    page.get_by_role("button", name="Cần xem").click()
+    page.get_by_role("button", name="Lấy mã đăng nhập").click()
+    shown = page.locator("#web-code strong.code")
+    expect(shown).to_have_text(re.compile(r"^[0-9A-Z]{4}-[0-9A-Z]{4}$"), timeout=10_000)
+    code = shown.inner_text()
+    page.close()
+    desk = browser.new_context()
+    try:
+        dashboard = desk.new_page()
+        dashboard.goto(server.http + "/dashboard/")
+        dashboard.get_by_label("Mã đăng nhập").fill(code)
+        dashboard.get_by_role("button", name="Đăng nhập").click()
+        cell_name = next(u["name"] for u in server.demo_manifest()["units"] if u["unit_id"] == CELL)
+        expect(dashboard.get_by_role("heading", name=f"{cell_name} — Đảng số")).to_be_visible()
+    finally:
+        desk.close()

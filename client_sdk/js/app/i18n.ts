@@ -13,6 +13,10 @@ const WORDS = {
   tab_tasks: ["Công việc", "Tasks"],
   tab_me: ["Của tôi", "Mine"],
   tab_problems: ["Cần xem", "To review"],
+  web_code_title: ["Trang tổng hợp trên máy tính", "The dashboard on a computer"],
+  web_code_button: ["Lấy mã đăng nhập", "Get a sign-in code"],
+  web_code_until: ["— dùng một lần, hết hạn lúc", "— works once, expires at"],
+  web_code_where: ["Nhập mã tại", "Type it at"],
   // status
   online_synced: ["Đã đồng bộ", "Synced"],
   offline: ["Ngoại tuyến", "Offline"],

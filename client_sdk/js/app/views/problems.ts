@@ -5,7 +5,7 @@ import type { Conflict } from "../../src/conflicts/conflicts.js"
 import type { Refusal } from "../../src/sdk/store.js"
 import { h } from "../dom.js"
 import { getLang, operationLabel, t } from "../i18n.js"
-import { attempt, isSecretary, type AppContext } from "../context.js"
+import { attempt, explain, isSecretary, type AppContext } from "../context.js"
 
 /** The ordinary writes that settle a conflict, as buttons (the rules judge them like any). */
 function resolutions(ctx: AppContext, cellId: string, c: Conflict): HTMLElement | null {
@@ -24,6 +24,28 @@ function resolutions(ctx: AppContext, cellId: string, c: Conflict): HTMLElement 
     }
   }
   return buttons.length ? h("div", { class: "actions" }, ...buttons) : null
+}
+
+/** A secretary reads the cell's reports on a computer: the dashboard signs in with a one-time
+ * code this device asks for (needs the network; works once, two minutes). */
+function dashboardCode(ctx: AppContext): HTMLElement {
+  const shown = h("p", { id: "web-code", role: "status", "aria-live": "polite" })
+  const ask = async () => {
+    try {
+      const { code, expires_at } = await ctx.api.webSignInCode()
+      const until = new Date(expires_at).toLocaleTimeString(getLang() === "vi" ? "vi-VN" : "en-GB")
+      shown.replaceChildren(h("strong", { class: "code" }, code), " ", t("web_code_until"), " ", until, ". ", t("web_code_where"), ` ${location.origin}/dashboard/`)
+    } catch (exc) {
+      shown.replaceChildren(explain(exc))
+    }
+  }
+  return h(
+    "section",
+    { class: "card", "aria-labelledby": "web-code-title" },
+    h("h3", { id: "web-code-title" }, t("web_code_title")),
+    h("button", { type: "button", onclick: () => void ask() }, t("web_code_button")),
+    shown,
+  )
 }
 
 export function problemsScreen(ctx: AppContext, cellId: string, refusals: Refusal[]): HTMLElement {
@@ -45,5 +67,6 @@ export function problemsScreen(ctx: AppContext, cellId: string, refusals: Refusa
           ...conflicts.map(c => h("li", {}, h("p", {}, vi ? c.message_vi : c.message_en), resolutions(ctx, cellId, c))),
         )
       : h("p", {}, t("nothing")),
+    isSecretary(ctx) ? dashboardCode(ctx) : null,
   )
 }

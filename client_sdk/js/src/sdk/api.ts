@@ -106,6 +106,12 @@ export class Api {
     return this.call<Enrolled>("/api/enroll", { method: "POST", body: form, signal: AbortSignal.timeout(this.timeoutMs * 4) })
   }
 
+  /** A one-time code for the officials' dashboard (docs/dashboard.md): the person types it
+   * into a browser, and this device's key vouches for them, so no password exists. */
+  webSignInCode(): Promise<{ code: string; expires_at: string }> {
+    return this.call("/api/web/codes", { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" }, true)
+  }
+
   async serverHeads(documentId: string): Promise<string[]> {
     return (await this.call<{ heads: string[] }>(`/api/documents/${documentId}`, {}, true)).heads
   }

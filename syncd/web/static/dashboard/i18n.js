@@ -10,7 +10,7 @@ const WORDS = {
     signOut: "Đăng xuất",
     signInTitle: "Đăng nhập bằng mã một lần",
     signInHelp:
-      "Trên điện thoại đã đăng ký của bạn, mở ứng dụng Sổ tay và chọn “Mã đăng nhập trang tổng hợp” " +
+      "Trên điện thoại đã đăng ký của bạn, mở ứng dụng Sổ tay (/app), mục “Cần xem”, bấm “Lấy mã đăng nhập” " +
       "(hoặc chạy lệnh: sotay web-code). Nhập mã 8 ký tự hiện trên điện thoại. Mã dùng một lần, hết hạn sau 2 phút.",
     codeLabel: "Mã đăng nhập",
     signIn: "Đăng nhập",
@@ -137,7 +137,7 @@ const WORDS = {
     signOut: "Sign out",
     signInTitle: "Sign in with a one-time code",
     signInHelp:
-      "On your enrolled phone, open the Handbook app and choose “Dashboard sign-in code” " +
+      "On your enrolled phone, open the Handbook app (/app), “To review”, and press “Get a sign-in code” " +
       "(or run: sotay web-code). Type the 8-character code it shows. A code works once and expires after 2 minutes.",
     codeLabel: "Sign-in code",
     signIn: "Sign in",
