@@ -10,6 +10,8 @@ import csv
 import io
 import json
 import time
+import urllib.error
+import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +22,7 @@ from openpyxl import load_workbook
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from client_sdk.identity import web_sign_in_code
+from tests.harness import photos
 from tests.harness.device_process import run_device
 from tests.harness.server_process import ServerProcess
 
@@ -210,6 +213,54 @@ def test_drilling_into_a_cell_shows_its_roster_minutes_and_tasks(
     page.get_by_role("link", name="Công việc").click()
     expect(page.get_by_role("heading", name=f"{CELL_NAME} — Công việc")).to_be_visible()
     expect(page.locator("#records table")).to_be_visible()
+
+
+def test_a_photo_of_the_minutes_shows_in_the_drill_down_and_to_no_other_district(
+    server: ServerProcess, official: Page, documents: dict[str, Any], tmp_path: Path
+) -> None:
+    """The secretary photographs the handwritten minutes on a phone; once it syncs, the district
+    official sees the picture under the meeting (the phone-sized copy a click away), and the
+    other district's official gets the answer of a file that does not exist."""
+    page = official
+    meeting_id = next(iter(documents["meetings"][CELL]))
+    picture = tmp_path / "bien-ban.jpg"
+    picture.write_bytes(photos.photo("JPEG", 1600, 1200))
+    device, member_id = server.phone(tmp_path / "sec.sqlite3", "cell_secretary", CELL)
+    out = run_device(
+        device,
+        member_id,
+        [["add_attachment", {"cell_id": CELL, "meeting_id": meeting_id, "source": str(picture)}],
+         ["sync", {"server": server.http}]],
+    )  # fmt: skip
+    assert out[-1]["synced"] is True, out[-1]
+    sha = out[0]["sha256"]
+    page.goto(f"{server.http}/dashboard/#/cell/{CELL}/meetings")
+    expect(page.get_by_role("heading", name=f"{CELL_NAME} — Sinh hoạt chi bộ")).to_be_visible()
+    thumb = page.get_by_role("img", name="Ảnh bien-ban.jpg")
+    expect(thumb).to_be_visible()
+    loaded = "i => i.complete && i.naturalWidth > 0 && [i.naturalWidth, i.naturalHeight]"
+    deadline = time.monotonic() + 10
+    while not (size := thumb.evaluate(loaded)):
+        assert time.monotonic() < deadline, "the thumbnail did not load"
+        page.wait_for_timeout(100)
+    assert max(size) <= 320, f"the thumbnail is {size}: a phone-sized page should not load more"
+    href = page.get_by_role("link", name="bien-ban.jpg").get_attribute("href")
+    shown = page.context.request.get(server.http + str(href))
+    assert shown.status == 200 and shown.headers["content-type"] == "image/jpeg"
+    assert not photos.location_of(shown.body()), "the copy carries no location"
+    blob = f"/api/cells/{CELL}/blobs/{sha}?variant=display"
+    other = server.token("district_official", "d-mv")
+    status = {}
+    for path in (blob, f"/api/cells/{CELL}/blobs/{'0' * 64}?variant=display"):
+        request = urllib.request.Request(
+            server.http + path, headers={"Authorization": f"Bearer {other}"}
+        )
+        try:
+            urllib.request.urlopen(request, timeout=5)
+        except urllib.error.HTTPError as exc:
+            status[path] = (exc.code, exc.read())
+    assert len(status) == 2 and len(set(status.values())) == 1, status
+    assert next(iter(status.values()))[0] == 404
 
 
 def test_downloads_and_the_english_switch(official: Page) -> None:

@@ -432,6 +432,35 @@ async function fillReport(body, unitId, report) {
 
 // ---- one cell's records (read only) ------------------------------------------------------------
 
+/** A meeting's files: a photo of the handwritten minutes shows as a thumbnail that opens the
+ * phone-sized copy; a PDF opens as sent. The browser fetches them with the session cookie, under
+ * the same scope as the records. A file whose bytes have not reached the server yet says so. */
+function attachmentList(cellId, attachments) {
+  return h(
+    "div",
+    { class: "attachments" },
+    h("h4", {}, t("attachments")),
+    h(
+      "ul",
+      {},
+      attachments.map((a) => {
+        const url = `/api/cells/${encodeURIComponent(cellId)}/blobs/${encodeURIComponent(a.sha256)}`;
+        const image = a.mime_type.startsWith("image/");
+        const caption = h("span", {}, `${a.name} (${Math.max(1, Math.round(a.size / 1024))} KB)`);
+        const thumb = image
+          ? h("img", {
+              src: `${url}?variant=thumbnail`,
+              alt: `${t("photoOf")} ${a.name}`,
+              loading: "lazy",
+              onerror: (e) => e.target.replaceWith(h("span", { class: "empty" }, t("notUploaded"))),
+            })
+          : null;
+        return h("li", {}, h("a", { href: image ? `${url}?variant=display` : url, target: "_blank", rel: "noopener" }, thumb, caption));
+      }),
+    ),
+  );
+}
+
 const CELL_RENDERERS = {
   roster(records, labels) {
     const members = records.roster.members;
@@ -525,7 +554,7 @@ const CELL_RENDERERS = {
               ),
             )
           : null,
-        m.attachments.length ? h("p", {}, h("strong", {}, `${t("attachments")}: `), m.attachments.map((a) => a.name).join(", ")) : null,
+        m.attachments.length ? attachmentList(records.cell_id, m.attachments) : null,
       );
     });
   },
