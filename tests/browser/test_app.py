@@ -301,7 +301,7 @@ def test_the_app_is_served_with_strict_headers_and_a_scoped_worker(server: Serve
 
 
 def test_a_photo_of_handwritten_minutes_reaches_the_server_without_its_location(
-    server: ServerProcess, secretary: BrowserContext
+    server: ServerProcess, secretary: BrowserContext, tmp_path: Path
 ) -> None:
     page = secretary.new_page()
     page.goto(server.http + "/app/")
@@ -330,7 +330,36 @@ def test_a_photo_of_handwritten_minutes_reaches_the_server_without_its_location(
         stored = resp.read()
     assert hashlib.sha256(stored).hexdigest() == sha256[0]
     assert stored[:3] == b"\xff\xd8\xff" and not photos.location_of(stored)
+    # The secretary sees the photo itself, from the phone's own copy.
+    assert max(picture_size(page, "Ảnh IMG_0042.jpg")) == 640, "the full photo, not a copy"
+    # A photo the deputy adds from another phone comes as the server's small copy.
+    meeting_id = page.evaluate(
+        """cell => Object.entries(sotay.book.read(cell, "meetings").meetings)
+            .find(([, m]) => m.date === "2026-11-05")[0]""",
+        CELL,
+    )
+    other = tmp_path / "deputy.jpg"
+    other.write_bytes(photos.photo("JPEG", 1600, 1200, orientation=1))
+    python_device(
+        server,
+        tmp_path,
+        [["add_attachment", {"cell_id": CELL, "meeting_id": meeting_id, "source": str(other)}],
+         ["sync", {"server": server.http}]],
+    )  # fmt: skip
+    assert max(picture_size(page, "Ảnh deputy.jpg")) <= 320
     page.close()
+
+
+def picture_size(page: Page, name: str) -> list[int]:
+    """The natural size of the picture named ``name`` once it has loaded (10 s at most)."""
+    picture = page.get_by_role("img", name=name)
+    expect(picture).to_be_visible(timeout=10_000)
+    loaded = "i => i.complete && i.naturalWidth > 0 && [i.naturalWidth, i.naturalHeight]"
+    deadline = time.monotonic() + 10
+    while not (size := picture.evaluate(loaded)):
+        assert time.monotonic() < deadline, f"{name} did not load"
+        page.wait_for_timeout(100)
+    return list(size)
 
 
 def test_a_duplicate_from_another_phone_is_shown_in_words_and_settled_from_the_page(

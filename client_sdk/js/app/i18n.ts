@@ -82,6 +82,7 @@ const WORDS = {
   studied: ["đảng viên đã học tập", "member(s) studied it"],
   photo_minutes: ["Ảnh biên bản viết tay", "Photo of handwritten minutes"],
   attachments: ["Tệp đính kèm", "Attachments"],
+  photo_of: ["Ảnh", "Photo"],
   waiting_upload: ["chờ gửi", "waiting to upload"],
   no_meetings: ["Chưa có buổi sinh hoạt.", "No meetings yet."],
   // tasks

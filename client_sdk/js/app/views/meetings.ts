@@ -117,9 +117,38 @@ function detail(ctx: AppContext, cellId: string, m: Meeting, secretary: boolean)
     ),
     secretary ? resolutionForm : null,
     h("h4", {}, t("attachments")),
-    h("ul", { class: "list", "aria-label": t("attachments") }, ...m.attachments.map(a => h("li", {}, `${a.name} (${Math.ceil(a.size / 1024)} KB)`))),
+    h("ul", { class: "list attachments", "aria-label": t("attachments") }, ...m.attachments.map(a => attachmentItem(ctx, cellId, a))),
     secretary ? field(t("photo_minutes"), photo) : null,
   )
+}
+
+/** Pictures already turned into object URLs this page's life: the screen is drawn again on
+ * every change, and a thumbnail must not be fetched each time. */
+const pictures = new Map<string, string>()
+
+/** A file of the meeting; a photo shows as a picture: from this phone's own copy when it was
+ * taken here (offline too), else the server's small copy when online. */
+function attachmentItem(ctx: AppContext, cellId: string, a: Meeting["attachments"][number]): HTMLElement {
+  const caption = h("span", {}, `${a.name} (${Math.ceil(a.size / 1024)} KB)`)
+  if (!a.mime_type.startsWith("image/")) return h("li", {}, caption)
+  const img = h("img", { alt: `${t("photo_of")} ${a.name}`, hidden: true }) as HTMLImageElement
+  const show = (url: string | null) => {
+    if (url) (img.src = url), (img.hidden = false)
+  }
+  const known = pictures.get(a.sha256)
+  if (known) show(known)
+  else void picture(ctx, cellId, a.sha256).then(show, () => undefined)
+  return h("li", { class: "attachment" }, img, caption)
+}
+
+async function picture(ctx: AppContext, cellId: string, sha256: string): Promise<string | null> {
+  const own = await ctx.book.store.upload(sha256, cellId)
+  let blob: Blob | null = own ? new Blob([own.bytes as Uint8Array<ArrayBuffer>], { type: own.mimeType }) : null
+  if (blob === null && navigator.onLine) blob = await ctx.api.thumbnail(cellId, sha256).catch(() => null)
+  if (blob === null) return null
+  const url = URL.createObjectURL(blob)
+  pictures.set(sha256, url)
+  return url
 }
 
 export function meetingsScreen(ctx: AppContext, cellId: string): HTMLElement {

@@ -116,6 +116,17 @@ export class Api {
     return (await this.call<{ heads: string[] }>(`/api/documents/${documentId}`, {}, true)).heads
   }
 
+  /** A picture's small copy (longest edge 320 px, location removed) from the server, for a
+   * list on a phone: the original may be megabytes over a slow link. */
+  async thumbnail(cellId: string, sha256: string): Promise<Blob> {
+    const url = `${this.base}/api/cells/${encodeURIComponent(cellId)}/blobs/${sha256}?variant=thumbnail`
+    const headers = { Authorization: `Bearer ${await this.currentToken()}` }
+    const response = await fetch(url, { headers, cache: "no-store", signal: AbortSignal.timeout(this.timeoutMs) }).catch(() => null)
+    if (response === null) throw unreachable()
+    if (!response.ok) throw await refusal(response)
+    return await response.blob()
+  }
+
   /** Send an attachment's bytes (resumable: HEAD says how much the server has). */
   async upload(cellId: string, sha256: string, bytes: Uint8Array, chunk = 256 * 1024): Promise<void> {
     const url = `${this.base}/api/cells/${cellId}/blobs/${sha256}`

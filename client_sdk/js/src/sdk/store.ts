@@ -148,6 +148,11 @@ export class DeviceStore {
     await finished(tx)
   }
 
+  /** One file added on this device, whatever its upload state (the bytes stay here). */
+  async upload(sha256: string, cellId: string): Promise<Upload | undefined> {
+    return (await done(this.tx(["uploads"], "readonly").objectStore("uploads").get([sha256, cellId]))) as Upload | undefined
+  }
+
   async uploads(): Promise<Upload[]> {
     return (await done(this.tx(["uploads"], "readonly").objectStore("uploads").getAll())) as Upload[]
   }
