@@ -221,7 +221,7 @@ def test_a_secretary_works_offline_reloads_and_syncs_when_back_online(
 
 
 def test_a_member_page_offers_no_roster_edits_and_the_sdk_refuses_them_as_the_server_does(
-    server: ServerProcess, browser: Browser, roster: dict[str, Any]
+    server: ServerProcess, browser: Browser, roster: dict[str, Any], tmp_path: Path
 ) -> None:
     context = browser.new_context(viewport=PHONE)
     page = context.new_page()
@@ -259,7 +259,65 @@ def test_a_member_page_offers_no_roster_edits_and_the_sdk_refuses_them_as_the_se
     expect(page.get_by_text("Đã lưu trên máy")).to_be_visible()
     expect(status(page)).to_contain_text("0 thay đổi chờ gửi", timeout=15_000)
     assert in_thread(_roster, server, CELL)["members"][MEMBER]["phone"] == "0912 000 111"
+
+    # Studying a resolution is the member's own act: one button on their page records it.
+    studies = page.get_by_role("list", name="Nghị quyết tôi đã học")
+    before = studies.get_by_text("Đã học ngày").count()
+    studies.get_by_role("button", name=re.compile("^Tôi đã học nghị quyết này: ")).first.click()
+    expect(studies.get_by_text("Đã học ngày")).to_have_count(before + 1)
+    expect(status(page)).to_contain_text("0 thay đổi chờ gửi", timeout=15_000)
+    (meetings,) = python_device(server, tmp_path, [["meetings", {"cell_id": CELL}]])
+    own = [
+        s
+        for m in meetings.values()
+        for r in m["resolutions"]
+        for s in r["studied_by"]
+        if s["member_id"] == MEMBER
+    ]
+    assert len(own) == before + 1, own
     context.close()
+
+
+def test_a_secretary_records_who_studied_a_resolution_and_withdraws_a_mistake(
+    server: ServerProcess, secretary: BrowserContext, tmp_path: Path
+) -> None:
+    page = secretary.new_page()
+    page.goto(server.http + "/app/")
+    page.get_by_role("button", name="Sinh hoạt").click()
+    expect(page.get_by_role("heading", name="Sinh hoạt chi bộ")).to_be_visible(timeout=15_000)
+    page.get_by_role("button", name="2026-11-05").first.click()
+    form = page.get_by_role("form", name=re.compile("^Ghi nhận học tập nghị quyết: "))
+    title = str(form.get_attribute("aria-label")).split(": ", 1)[1]
+    names = [label.strip() for label in form.locator("label.check").all_inner_texts()]
+    boxes = form.get_by_role("checkbox").all()
+    pairs = zip(names, boxes, strict=True)
+    ticked = {str(b.get_attribute("value")): n for n, b in pairs if b.is_checked()}
+    assert ticked, "the members present at the meeting come ticked"
+    mistaken = next(i for i, n in ticked.items() if names.count(n) == 1)  # one button of that name
+    form.get_by_role("button", name="Ghi nhận học tập nghị quyết").click()
+    studied = page.get_by_role("list", name=f"Đã học tập: {title}")
+    for name in ticked.values():
+        expect(studied).to_contain_text(name)
+    withdraw = studied.get_by_role("button", name=f"Rút lại (ghi nhầm): {ticked[mistaken]}")
+    withdraw.click()
+    expect(withdraw).to_have_count(0)
+    expect(status(page)).to_contain_text("0 thay đổi chờ gửi", timeout=15_000)
+
+    # The deputy's Python phone reads the same records: the withdrawn one no longer counts.
+    (members, meetings) = python_device(
+        server, tmp_path, [["members", {"cell_id": CELL}], ["meetings", {"cell_id": CELL}]]
+    )
+    meeting = next(m for m in meetings.values() if m["date"] == "2026-11-05")
+    (resolution,) = [r for r in meeting["resolutions"] if r["title"] == title]
+    recorded = {s["member_id"] for s in resolution["studied_by"]}
+    assert recorded >= set(ticked) - {mistaken} and mistaken not in recorded, (ticked, recorded)
+    # Each box names its member; two of one name are told apart by their card numbers.
+    for member_id, label in ticked.items():
+        m = members[member_id]
+        current = [o for o in members.values() if o["status"] in ("probationary", "full")]
+        same = sum(o["full_name"] == m["full_name"] for o in current if o is not m)
+        assert label == (f"{m['full_name']} ({m['card_number']})" if same else m["full_name"])
+    page.close()
 
 
 def test_english_and_text_size(server: ServerProcess, secretary: BrowserContext) -> None:

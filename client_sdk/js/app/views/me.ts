@@ -1,10 +1,11 @@
-/** A member's own page: their contact fields (the only part of the roster they may change)
- * and their tasks. */
+/** A member's own page: their contact fields (the only part of the roster they may change),
+ * the resolutions they studied (or a button to say so), and their tasks. */
 
 import { members, tasks } from "../../src/sdk/readers.js"
 import { field, h } from "../dom.js"
 import { code, t } from "../i18n.js"
 import { writeForm, type AppContext } from "../context.js"
+import { myStudies } from "./study.js"
 import { taskCard } from "./tasks.js"
 
 export function meScreen(ctx: AppContext, cellId: string): HTMLElement {
@@ -37,6 +38,8 @@ export function meScreen(ctx: AppContext, cellId: string): HTMLElement {
     { "aria-labelledby": "me-title" },
     h("h2", { id: "me-title" }, t("me_title")),
     form,
+    h("h2", {}, t("my_studies")),
+    myStudies(ctx, cellId),
     h("h2", {}, t("my_tasks")),
     mine.length ? h("div", {}, ...mine.map(task => taskCard(ctx, cellId, task, names))) : h("p", {}, t("no_tasks")),
   )

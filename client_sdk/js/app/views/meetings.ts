@@ -7,6 +7,7 @@ import { field, h, select } from "../dom.js"
 import { code, t } from "../i18n.js"
 import { attempt, explain, isSecretary, saveOrCancel, writeForm, type AppContext } from "../context.js"
 import { cleanPhoto, textSplice } from "../photo.js"
+import { studyPanel } from "./study.js"
 
 let openMeeting: string | null = null
 let scheduling = false
@@ -112,6 +113,7 @@ function detail(ctx: AppContext, cellId: string, m: Meeting, secretary: boolean)
           {},
           `${r.number ? `${r.number} — ` : ""}${r.title}${r.studied_date ? ` (${r.studied_date})` : ""}`,
           h("span", { class: "muted" }, ` · ${r.studied_by.length} ${t("studied")}`),
+          studyPanel(ctx, cellId, m, r, people, secretary),
         ),
       ),
     ),
