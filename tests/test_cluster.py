@@ -6,7 +6,8 @@ finds it and writes its own demo devices (``demo.json`` in its data dir). Both s
 ``SOTAY_FACE_KEY``, as ``--database`` requires. A stock JS client (``tests/interop``) syncs
 through A and a Python SDK device through B; edits cross both ways, revocations and grants made
 through A act on B, a sign-in nonce serves once across both, a report asked of B counts a change
-accepted by A, and a SIGKILL of A while it accepts changes loses none it acknowledged.
+accepted by A (and a device that synced through A is fresh there within the 5 s write-behind),
+and a SIGKILL of A while it accepts changes loses none it acknowledged.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import base64
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,7 @@ from tests.test_interop_js import NodeClient, run_client
 
 FACE_KEY = base64.b64encode(b"cluster-test-face-key-32-bytes!!").decode()
 WITHIN_S = 1.0
+WRITE_BEHIND_S = 5.0  # Reports.write_every_s: how often sync times are written
 
 
 def start_pair(postgres: PostgresServer, root: Path) -> tuple[ServerProcess, ServerProcess]:
@@ -401,3 +404,37 @@ async def test_a_member_added_through_a_shows_in_a_report_asked_of_b_within_a_se
         elapsed = time.monotonic() - synced_at
         assert elapsed < WITHIN_S, "B's report did not count A's new member within 1 s"
         await asyncio.sleep(0.05)
+
+
+async def test_a_device_that_synced_through_a_is_fresh_in_the_report_asked_of_b(
+    pair: tuple[ServerProcess, ServerProcess], tmp_path: Path
+) -> None:
+    """Sync times are written behind (every 5 s); the freshness report of B reads the shared
+    rows, so an official asking B sees a cell whose devices sync through A as fresh."""
+    a, b = pair
+    cell_id = _first_cell(a)["unit_id"]
+    identity = a.device("cell_deputy", cell_id)
+    documents = a.get_json(f"/api/cells/{cell_id}", a.token("cell_deputy", cell_id))
+    started = datetime.now(UTC).replace(microsecond=0)
+    out = await asyncio.to_thread(
+        run_device,
+        tmp_path / "deputy.sqlite3",
+        identity["member_id"],
+        [
+            ["add_cell", {"cell_id": cell_id, "documents": documents["documents"]}],
+            ["sync", {"server": a.http}],
+        ],
+        identity=identity,
+    )
+    assert out[-1]["synced"] is True, out[-1]
+
+    def seen_by_b() -> datetime | None:
+        report = b.get_json("/api/reports/freshness?unit=d-dv", b.token("district_official"))
+        row = {r["cell_id"]: r for r in report["rows"]}[cell_id]
+        at = row["devices"].get(identity["device_id"])
+        return None if at is None else datetime.fromisoformat(at)
+
+    deadline = time.monotonic() + WRITE_BEHIND_S + 3
+    while (at := seen_by_b()) is None or at < started:
+        assert time.monotonic() < deadline, f"B still reports {at} for a sync at {started}"
+        await asyncio.sleep(0.2)

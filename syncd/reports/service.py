@@ -51,8 +51,11 @@ class Reports:
         slice_s: float = 0.004,
         write_every_s: float = 5.0,
         views: PlainViews | None = None,
+        shared: bool = False,
     ) -> None:
         self.hub = hub
+        # Other instances on the same database see other devices sync (docs/scaling.md).
+        self.shared = shared
         # The checks' kept values (the hierarchy policy's), reused for the reductions.
         if views is None and isinstance(hub.policy, HierarchyPolicy):
             views = hub.policy.views
@@ -114,6 +117,18 @@ class Reports:
         self.synced.setdefault(unit_id, {})[device_id] = now
         self._synced_dirty[(device_id, unit_id)] = now
         self._wake()
+
+    async def fresh_syncs(self) -> dict[str, dict[str, float]]:
+        """When each device last synced each cell, for the freshness report. With a shared
+        database a device may sync through another instance, which writes its time behind
+        (within ``write_every_s``); the stored rows are merged in, the later time winning. One
+        instance alone has every time in memory already."""
+        if self.shared:
+            for device_id, unit_id, at in await self.store.all_syncs():
+                seen = self.synced.setdefault(unit_id, {})
+                if at > seen.get(device_id, 0.0):
+                    seen[device_id] = at
+        return self.synced
 
     def _wake(self) -> None:
         """Start the rounds unless they are running (they stop once nothing is left)."""

@@ -153,7 +153,9 @@ def create_app(
         services = await assemble(storage, limits, policy)
         directory, registry, hub = services.directory, services.registry, services.hub
         app.state.services = services
-        reports = app.state.reports = Reports(hub, storage.documents, storage.reports)
+        reports = app.state.reports = Reports(
+            hub, storage.documents, storage.reports, shared=storage.feed is not None
+        )
         await reports.start()  # before the demo seeding: its documents are indexed as stored
         app.state.storage, app.state.store, app.state.hub = storage, storage.documents, hub
         app.state.directory, app.state.registry = directory, registry

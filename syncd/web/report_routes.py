@@ -210,7 +210,7 @@ async def report(request: Request, principal: Principal) -> dict[str, Any] | Res
     if name == "freshness":
         answer = queries.freshness(
             cells,
-            reports.synced,
+            await reports.fresh_syncs(),
             devices_of_cells(request.app.state.directory, set(cells)),
             time.time(),
             _stale_days(request),
