@@ -143,8 +143,8 @@ def main(argv: list[str] | None = None, policy: Policy | None = None) -> None:
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(args_in)
     if args.database is not None:
+        from syncd.storage.opening import check_shared_database
         from syncd.storage.postgres.database import check_url
-        from syncd.web.app import check_shared_database
 
         try:
             check_url(args.database)

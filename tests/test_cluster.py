@@ -7,13 +7,16 @@ finds it and writes its own demo devices (``demo.json`` in its data dir). Both s
 through A and a Python SDK device through B; edits cross both ways, revocations and grants made
 through A act on B, a sign-in nonce serves once across both, a report asked of B counts a change
 accepted by A (and a device that synced through A is fresh there within the 5 s write-behind),
-and a SIGKILL of A while it accepts changes loses none it acknowledged.
+an import run from the command line on the database reaches both, and a SIGKILL of A while it
+accepts changes loses none it acknowledged.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -30,6 +33,8 @@ from schema.automerge_io import get_obj, plain
 from syncd.protocol.document_id import from_url
 from tests.harness.device_process import run_device
 from tests.harness.postgres import PostgresServer
+from tests.harness.province_file import generate
+from tests.harness.server_process import ROOT as REPO
 from tests.harness.server_process import ServerProcess
 from tests.test_interop_js import NodeClient, run_client
 
@@ -438,3 +443,38 @@ async def test_a_device_that_synced_through_a_is_fresh_in_the_report_asked_of_b(
     while (at := seen_by_b()) is None or at < started:
         assert time.monotonic() < deadline, f"B still reports {at} for a sync at {started}"
         await asyncio.sleep(0.2)
+
+
+async def test_an_import_from_the_command_line_reaches_both_running_instances(
+    pair: tuple[ServerProcess, ServerProcess], tmp_path: Path
+) -> None:
+    """The operator imports a spreadsheet straight into the shared database while A and B
+    serve: no data dir lock to stop for, and both instances then serve the new cells and count
+    their members (the command writes as one more instance, whose notices they follow)."""
+    a, b = pair
+    database = a.extra[a.extra.index("--database") + 1]
+    province = generate(cells_per_district=2, members_per_cell=3, plant=False, prefix="cli")
+    sheet = tmp_path / "province.xlsx"
+    sheet.write_bytes(province.xlsx())
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, str(REPO / "server.py"), "import", str(sheet), "--database", database,
+         "--data-dir", str(tmp_path / "operator"), "--apply"],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    finished = time.monotonic()
+    cells = [c for c in province.cells if c.startswith("cli-d-dv")]
+    expected = {c: n for c, n in province.good_members_per_cell().items() if c in cells}
+
+    def counted(server: ServerProcess) -> dict[str, int]:
+        report = server.get_json(
+            "/api/reports/party_count?unit=d-dv", server.token("district_official")
+        )
+        rows = {r["cell_id"]: r for r in report["rows"]}
+        return {c: rows[c]["probationary"] + rows[c]["full"] for c in cells if c in rows}
+
+    for server in (a, b):
+        while (seen := counted(server)) != expected:
+            assert time.monotonic() - finished < WITHIN_S, (server.http, seen, expected)
+            await asyncio.sleep(0.05)

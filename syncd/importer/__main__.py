@@ -1,9 +1,11 @@
 """``python -m syncd.importer`` (also ``server.py import`` / ``server.py export``): the operator's
 command line on a data dir, for a server that is stopped (a running one holds the data dir's lock:
-import through its HTTP route instead).
+import through its HTTP route instead), or on a PostgreSQL database shared by instances that may
+be running: it writes as one more instance would, and they follow its writes (docs/scaling.md).
 
     server.py import FILE [FILE...] --data-dir data            # dry run: the report, no write
     server.py import FILE --data-dir data --apply [--skip-bad]
+    server.py import FILE --database postgresql://… --apply
     server.py export --data-dir data --unit d-dv --out d-dv.xlsx
 """
 
@@ -22,8 +24,13 @@ from syncd.importer import export as exporting
 from syncd.importer.reading import Sheets, read_file
 from syncd.importer.service import Importer
 from syncd.services.assembly import assemble
-from syncd.storage.sqlite import DB_FILE, open_sqlite
+from syncd.storage.opening import check_shared_database, open_database
 from syncd.storage.sqlite.lock import DataDirBusy, DataDirLock
+
+DATABASE_HELP = (
+    "the PostgreSQL database the instances share (postgresql://user@host:port/dbname); "
+    "running instances may stay up. Default: the SQLite file in the data dir"
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import", help="nhập đơn vị và đảng viên từ XLSX/CSV / import")
     imp.add_argument("files", nargs="+", type=Path, help="XLSX, or CSV files (units, members)")
     imp.add_argument("--data-dir", type=Path, default=Path("data"))
+    imp.add_argument("--database", metavar="URL", help=DATABASE_HELP)
     imp.add_argument("--apply", action="store_true", help="write (default: dry run only)")
     imp.add_argument("--skip-bad", action="store_true", help="leave the rows with errors out")
     imp.add_argument("--report", type=Path, help="write the JSON report here")
@@ -39,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("--portraits", type=Path, help="ZIP of portraits named by card number")
     exp = sub.add_parser("export", help="xuất đơn vị và đảng viên / export")
     exp.add_argument("--data-dir", type=Path, default=Path("data"))
+    exp.add_argument("--database", metavar="URL", help=DATABASE_HELP)
     exp.add_argument("--unit", required=True, help="unit id: the unit and everything below it")
     exp.add_argument("--out", type=Path, required=True, help="file.xlsx or file.csv")
     return parser
@@ -54,8 +63,10 @@ def _progress(done: int, total: int) -> None:
 
 
 async def _run(args: argparse.Namespace) -> int:
-    lock = DataDirLock(args.data_dir).acquire()
-    storage = await open_sqlite(args.data_dir / DB_FILE)
+    # The lock keeps a second writer off a SQLite file; PostgreSQL orders its writers itself.
+    lock = DataDirLock(args.data_dir).acquire() if args.database is None else None
+    storage = await open_database(args.data_dir, args.database)
+    services = None
     try:
         services = await assemble(storage)
         pool = FacePool() if getattr(args, "portraits", None) else None
@@ -98,12 +109,26 @@ async def _run(args: argparse.Namespace) -> int:
         )
         return 1 if report.errors and not args.apply else 0
     finally:
+        if services is not None and services.cluster is not None:
+            await services.cluster.close()
         await storage.close()
-        lock.release()
+        if lock is not None:
+            lock.release()
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.database is not None:
+        from syncd.storage.postgres.database import check_url
+
+        try:
+            check_url(args.database)
+            if getattr(args, "portraits", None) is not None:
+                # Reference faces are sealed with the key every instance opens them with.
+                check_shared_database(args.database)
+        except ValueError as exc:
+            parser.error(str(exc))
     try:
         return asyncio.run(_run(args))
     except DataDirBusy as exc:

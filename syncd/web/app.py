@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -25,10 +24,7 @@ from syncd.services.assembly import assemble
 from syncd.services.attachments import Attachments
 from syncd.services.demo import seed_demo
 from syncd.services.unit_changes import UnitChanges
-from syncd.storage.base import Storage
-from syncd.storage.blobs import BlobStore
-from syncd.storage.blobs.files import FileBlobStore
-from syncd.storage.sqlite import DB_FILE, open_sqlite
+from syncd.storage.opening import check_shared_database, open_storage
 from syncd.storage.sqlite.lock import DataDirLock
 from syncd.web import admin_routes as admin_api
 from syncd.web import (
@@ -49,7 +45,7 @@ from syncd.web.import_routes import ImportJobs
 from syncd.web.review_routes import conflicts as review_conflicts
 from syncd.web.ws import sync_endpoint
 
-__all__ = ["DB_FILE", "ROUTES", "create_app"]
+__all__ = ["ROUTES", "create_app"]
 
 ROUTES = [
     Route("/api/health", http_api.health),
@@ -105,31 +101,6 @@ ROUTES = [
     Route("/app", app_shell.to_app),
     Mount("/app", app=app_shell.static_files(), name="app"),
 ]
-
-
-def check_shared_database(database: str | None) -> None:
-    """Several instances on one database must seal face descriptors with one key: a key file
-    made per data dir would leave each instance unable to read the others' descriptors."""
-    if database is not None and not os.environ.get("SOTAY_FACE_KEY"):
-        raise ValueError(
-            "with --database every instance must share one face descriptor key: set "
-            'SOTAY_FACE_KEY (base64 of 32 random bytes, e.g. `python3 -c "import base64, os; '
-            "print(base64.b64encode(os.urandom(32)).decode())\"`) in every instance's "
-            "environment"
-        )
-
-
-async def open_storage(data_dir: Path, database: str | None) -> tuple[Storage, BlobStore]:
-    """SQLite in the data dir (attachments as files beside it), or the shared PostgreSQL
-    database (attachments in it, so every instance reaches them: docs/scaling.md)."""
-    if database is None:
-        storage = await open_sqlite(data_dir / DB_FILE)
-    else:
-        from syncd.storage.postgres import open_postgres  # only a PostgreSQL server needs psycopg
-
-        storage = await open_postgres(database)
-    blobs = storage.blobs or await FileBlobStore.open(data_dir / "blobs")
-    return storage, blobs
 
 
 def create_app(
