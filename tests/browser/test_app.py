@@ -451,6 +451,40 @@ def test_a_duplicate_from_another_phone_is_shown_in_words_and_settled_from_the_p
     expect(status(page)).to_contain_text("0 thay đổi chờ gửi", timeout=15_000)
     members = python_device(server, tmp_path, [["members", {"cell_id": CELL}]])[0]
     assert members[twin_id]["distinct_from"], members[twin_id]
+
+    # The same person twice, with the card number only on the deputy's new record: both
+    # records are shown side by side, and the secretary keeps the older one, which takes the
+    # card number from the other.
+    card = "19.777888"
+    names = [m["full_name"].casefold() for m in members.values()]
+    twin_id, twin = next(
+        (mid, m)
+        for mid, m in sorted(members.items())
+        if names.count(m["full_name"].casefold()) == 1
+        and m["status"] == "probationary"
+        and not m["card_number"]
+    )
+    python_device(
+        server,
+        tmp_path,
+        [
+            ["add_member", {"cell_id": CELL, "full_name": twin["full_name"], "card_number": card}],
+            ["sync", {"server": server.http}],
+        ],
+    )
+    entry = conflicts.get_by_role("listitem").filter(has_text=twin["full_name"])
+    records = entry.get_by_role("listitem")
+    expect(records).to_have_count(2, timeout=5_000)
+    texts = records.all_inner_texts()
+    older = next(i for i, text in enumerate(texts) if card not in text)
+    assert card in texts[1 - older], texts
+    entry.get_by_role("button", name=f"Gộp: giữ hồ sơ {older + 1}").click()
+    expect(entry).to_have_count(0)
+    expect(status(page)).to_contain_text("0 thay đổi chờ gửi", timeout=15_000)
+    members = python_device(server, tmp_path, [["members", {"cell_id": CELL}]])[0]
+    assert members[twin_id]["card_number"] == card, members[twin_id]
+    same = [mid for mid, m in members.items() if m["full_name"] == twin["full_name"]]
+    assert same == [twin_id], "the merged record is no longer listed"
     page.close()
 
 

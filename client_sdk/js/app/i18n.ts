@@ -116,7 +116,8 @@ const WORDS = {
   nothing: ["Không có gì cần xem.", "Nothing to review."],
   confirm_status: ["Xác nhận trạng thái này", "Confirm this status"],
   confirm_reason: ["Bí thư xác nhận sau xung đột", "Confirmed by the secretary after a conflict"],
-  merge_records: ["Gộp hai hồ sơ (giữ hồ sơ đầu)", "Merge the records (keep the first)"],
+  merge_keep_first: ["Gộp: giữ hồ sơ 1", "Merge: keep record 1"],
+  merge_keep_second: ["Gộp: giữ hồ sơ 2", "Merge: keep record 2"],
   keep_both: ["Hai người khác nhau: giữ cả hai", "Different people: keep both"],
   saved: ["Đã lưu trên máy", "Saved on this device"],
   not_synced_yet: [

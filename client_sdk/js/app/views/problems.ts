@@ -4,7 +4,8 @@
 import type { Conflict } from "../../src/conflicts/conflicts.js"
 import type { Refusal } from "../../src/sdk/store.js"
 import { h } from "../dom.js"
-import { getLang, operationLabel, t } from "../i18n.js"
+import { members, type Member } from "../../src/sdk/readers.js"
+import { code, getLang, operationLabel, t } from "../i18n.js"
 import { attempt, explain, isSecretary, type AppContext } from "../context.js"
 
 /** The ordinary writes that settle a conflict, as buttons (the rules judge them like any). */
@@ -18,12 +19,37 @@ function resolutions(ctx: AppContext, cellId: string, c: Conflict): HTMLElement 
   } else if (c.kind === "task_status" && c.outcome) {
     buttons.push(h("button", { onclick: write("tasks.correct_status", { task_id: first, status: c.outcome }) }, t("confirm_status")))
   } else if (c.kind === "duplicate_card_number" || c.kind === "likely_duplicate") {
-    buttons.push(h("button", { onclick: write("roster.resolve_duplicate", { keep_id: first, other_id: second, action: "merge" }) }, t("merge_records")))
+    // Both records side by side: the secretary keeps the one that is right, and its empty
+    // fields are filled from the other (conflict_rules.resolution.merge_members).
+    const roster = new Map(members(ctx.book.read(cellId, "roster")).map(m => [m.member_id, m]))
+    const pair = [first, second].filter((id): id is string => id !== undefined)
+    buttons.push(
+      h("ol", { class: "pair" }, ...pair.map(id => h("li", {}, describe(roster.get(id), id)))),
+      ...pair.map((keep, i) =>
+        h(
+          "button",
+          { onclick: write("roster.resolve_duplicate", { keep_id: keep, other_id: pair[1 - i], action: "merge" }) },
+          `${t(i === 0 ? "merge_keep_first" : "merge_keep_second")}`,
+        ),
+      ),
+    )
     if (c.kind === "likely_duplicate") {
       buttons.push(h("button", { onclick: write("roster.resolve_duplicate", { keep_id: first, other_id: second, action: "keep_both" }) }, t("keep_both")))
     }
   }
   return buttons.length ? h("div", { class: "actions" }, ...buttons) : null
+}
+
+/** One record of a pair, as the secretary tells them apart: name, card, birth, status. */
+function describe(m: Member | undefined, id: string): string {
+  if (m === undefined) return id
+  const facts = [
+    `${t("card_number")}: ${m.card_number ?? "—"}`,
+    `${t("birth_date")}: ${m.birth_date ?? "—"}`,
+    `${t("joined_date")}: ${m.joined_date ?? "—"}`,
+    code("member_status", m.status),
+  ]
+  return `${m.full_name} (${facts.join("; ")})`
 }
 
 /** A secretary reads the cell's reports on a computer: the dashboard signs in with a one-time
