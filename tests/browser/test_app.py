@@ -121,6 +121,17 @@ def secretary(
     context.close()
 
 
+def open_meeting(server: ServerProcess, secretary: BrowserContext, date: str) -> Page:
+    """A new page of the secretary's app, on the meetings screen with the meeting of ``date``
+    open."""
+    page = secretary.new_page()
+    page.goto(server.http + "/app/")
+    page.get_by_role("button", name="Sinh hoạt").click()
+    expect(page.get_by_role("heading", name="Sinh hoạt chi bộ")).to_be_visible(timeout=15_000)
+    page.get_by_role("button", name=date).first.click()
+    return page
+
+
 def python_device(server: ServerProcess, tmp: Path, ops: list[list[Any]]) -> list[Any]:
     """The cell deputy's phone, on the Python SDK, synced first."""
     identity = server.device("cell_deputy", CELL)
@@ -281,11 +292,7 @@ def test_a_member_page_offers_no_roster_edits_and_the_sdk_refuses_them_as_the_se
 def test_a_secretary_records_who_studied_a_resolution_and_withdraws_a_mistake(
     server: ServerProcess, secretary: BrowserContext, tmp_path: Path
 ) -> None:
-    page = secretary.new_page()
-    page.goto(server.http + "/app/")
-    page.get_by_role("button", name="Sinh hoạt").click()
-    expect(page.get_by_role("heading", name="Sinh hoạt chi bộ")).to_be_visible(timeout=15_000)
-    page.get_by_role("button", name="2026-11-05").first.click()
+    page = open_meeting(server, secretary, "2026-11-05")
     form = page.get_by_role("form", name=re.compile("^Ghi nhận học tập nghị quyết: "))
     title = str(form.get_attribute("aria-label")).split(": ", 1)[1]
     names = [label.strip() for label in form.locator("label.check").all_inner_texts()]
@@ -361,11 +368,7 @@ def test_the_app_is_served_with_strict_headers_and_a_scoped_worker(server: Serve
 def test_a_photo_of_handwritten_minutes_reaches_the_server_without_its_location(
     server: ServerProcess, secretary: BrowserContext, tmp_path: Path
 ) -> None:
-    page = secretary.new_page()
-    page.goto(server.http + "/app/")
-    page.get_by_role("button", name="Sinh hoạt").click()
-    expect(page.get_by_role("heading", name="Sinh hoạt chi bộ")).to_be_visible(timeout=15_000)
-    page.get_by_role("button", name="2026-11-05").first.click()
+    page = open_meeting(server, secretary, "2026-11-05")
     taken = photos.photo("JPEG")  # a phone's photo, with GPS and the phone's model
     assert photos.location_of(taken), "the test photo lost its location"
     page.get_by_label("Ảnh biên bản viết tay").set_input_files(
