@@ -250,6 +250,30 @@ def test_resolutions_list_who_studied_each_as_the_phones_read_it(
         assert status == 400 and b"limit" in body, bad
 
 
+def test_the_tasks_report_comes_a_page_at_a_time_each_page_closed_by_the_total(
+    server: ServerProcess,
+) -> None:
+    """A province has ~50,000 assignees: a JSON answer holds a page of them (250 unless asked)
+    and the total row of all of them, so the chart is right on any page; the CSV holds all."""
+    whole = _report(server, "tasks", limit="5000")
+    *rows, total = whole["rows"]
+    assert total["cell_id"] == "total" and whole["next_offset"] is None
+    assert whole["total_rows"] == len(rows) > 3, "the demo district has assignees to page"
+    assert sum(r["open"] for r in rows) == total["open"]
+    pages, offset = [], 0
+    while offset is not None:
+        page = _report(server, "tasks", limit="3", offset=str(offset))
+        *shown, page_total = page["rows"]
+        assert len(shown) <= 3 and page_total == total and page["total_rows"] == len(rows)
+        pages += shown
+        offset = page["next_offset"]
+    assert pages == rows
+    assert _report(server, "tasks")["rows"] == whole["rows"]  # fewer than 250: one page
+    status, body = _get(server, f"/api/reports/tasks?unit={DISTRICT}&format=csv")
+    listed = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+    assert status == 200 and len(listed) == len(rows) + 1
+
+
 def test_conflicts_report_and_review_answer_from_the_index(
     server: ServerProcess, tmp_path: Path
 ) -> None:

@@ -114,11 +114,12 @@ def test_tasks_per_assignee_with_overdue_decided_on_the_day_asked() -> None:
     )
     tk.set_status(doc, "t3", "done", by="m2")
     facts = {"c1": {"tasks": facts_of("tasks", doc)}}
-    m1, m2, total = queries.tasks(facts, today="2026-04-01")
+    (m1, m2, total), count = queries.tasks(facts, today="2026-04-01")
+    assert count == 2
     assert (m1["assignee"], m1["open"], m1["in_progress"], m1["overdue"]) == ("m1", 1, 1, 1)
     assert (m2["done"], m2["overdue"]) == (1, 0)
     assert total == {"cell_id": "total", "open": 1, "in_progress": 1, "overdue": 1, "done": 1}
-    m1_before, *_ = queries.tasks(facts, today="2026-03-15")
+    (m1_before, *_), _ = queries.tasks(facts, today="2026-03-15")
     assert m1_before["overdue"] == 0
 
 
@@ -214,7 +215,8 @@ def test_tasks_from_the_reduced_assignees_equal_a_pass_over_every_task(
             for i, (who, status, due) in enumerate(tasks)
         }
     }
-    rows = queries.tasks({"c1": {"tasks": facts_of_values("tasks", values)}}, today)
+    rows, count = queries.tasks({"c1": {"tasks": facts_of_values("tasks", values)}}, today)
+    assert count == len(rows) - 1
     expected: dict[str, dict[str, int]] = {}
     for who, status, due in tasks:  # the report's definition, task by task
         counts = expected.setdefault(
@@ -229,3 +231,35 @@ def test_tasks_from_the_reduced_assignees_equal_a_pass_over_every_task(
         for r in rows[:-1]
     } == expected
     assert rows[-1]["overdue"] == sum(c["overdue"] for c in expected.values())
+
+
+@given(
+    st.lists(st.integers(min_value=0, max_value=4), min_size=1, max_size=8),
+    st.integers(min_value=0, max_value=25),
+    st.one_of(st.none(), st.integers(min_value=1, max_value=10)),
+)
+@settings(max_examples=200, deadline=None)
+def test_a_page_of_the_tasks_report_is_a_slice_of_it_with_the_same_total(
+    assignees_per_cell: list[int], offset: int, limit: int | None
+) -> None:
+    """Cells with 0 to 4 assignees each: any page holds exactly those rows of the whole report,
+    and the total row still sums every row, on the page or not."""
+    cells = {}
+    for c, n in enumerate(assignees_per_cell):
+        values = {
+            "tasks": {
+                f"t{i}": {
+                    "assignee": f"m{i}",
+                    "status": "open",
+                    "due_date": "2026-01-0" + str(i + 1),
+                }
+                for i in range(n)
+            }
+        }
+        cells[f"c{c}"] = {"tasks": facts_of_values("tasks", values)}
+    everything, count = queries.tasks(cells, "2026-01-03")
+    page, paged_count = queries.tasks(cells, "2026-01-03", offset=offset, limit=limit)
+    end = None if limit is None else offset + limit
+    assert count == paged_count == sum(assignees_per_cell) == len(everything) - 1
+    assert page[:-1] == everything[:-1][offset:end]
+    assert page[-1] == everything[-1]

@@ -242,37 +242,53 @@ def residence(
 
 
 def tasks(
-    cells: Mapping[str, CellFacts], today: str, names: Mapping[str, str] = _NO_NAMES
-) -> list[dict[str, Any]]:
+    cells: Mapping[str, CellFacts],
+    today: str,
+    names: Mapping[str, str] = _NO_NAMES,
+    offset: int = 0,
+    limit: int | None = None,
+) -> tuple[list[dict[str, Any]], int]:
     """Per cell and assignee: open, in progress, overdue (not closed, due before ``today``),
-    done. Cancelled tasks are left out of every column."""
+    done. Cancelled tasks are left out of every column.
+
+    Returns the rows ``offset`` to ``offset + limit`` (all with ``limit`` None) followed by the
+    total row, which sums every row, and how many rows there are in all: a province has ~50,000
+    assignees, and encoding them all was most of the answer's time, so only the rows asked
+    for are built."""
     rows = []
     opened = started = overdue = done = 0
+    end = None if limit is None else offset + limit
+    index = 0
     for cell_id in sorted(cells):
         assignees = (cells[cell_id].get("tasks") or {}).get("assignees", {})
         if not assignees:
             continue
-        head = _start(cell_id, names)
+        # Only a cell with rows on the page needs its name and its people's names.
+        shown = (end is None or index < end) and index + len(assignees) > offset
+        head = _start(cell_id, names) if shown else {}
         # The assignee's name as the roster has it now (none for someone no longer a member).
-        people = (cells[cell_id].get("roster") or {}).get("names", {})
+        people = (cells[cell_id].get("roster") or {}).get("names", {}) if shown else {}
         for assignee, per in assignees.items():  # sorted when reduced
             late = bisect_left(per["due"], today)
-            row = {
-                **head,
-                "assignee": assignee,
-                "assignee_name": people.get(assignee, ""),
-                "open": per["open"],
-                "in_progress": per["in_progress"],
-                "overdue": late,
-                "done": per["done"],
-            }
             opened += per["open"]
             started += per["in_progress"]
             overdue += late
             done += per["done"]
-            rows.append(row)
+            if shown and index >= offset and (end is None or index < end):
+                rows.append(
+                    {
+                        **head,
+                        "assignee": assignee,
+                        "assignee_name": people.get(assignee, ""),
+                        "open": per["open"],
+                        "in_progress": per["in_progress"],
+                        "overdue": late,
+                        "done": per["done"],
+                    }
+                )
+            index += 1
     total = {"open": opened, "in_progress": started, "overdue": overdue, "done": done}
-    return [*rows, {"cell_id": "total", **total}]
+    return [*rows, {"cell_id": "total", **total}], index
 
 
 def conflicts(

@@ -49,7 +49,10 @@ NAMES = (
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _DAY = re.compile(r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-PAGE = 250  # resolutions per JSON answer unless ``limit`` says otherwise
+# Reports with more rows than an answer within the time targets can hold (a province has
+# ~60,000 resolutions a year and ~50,000 assignees): a page per JSON answer, all in a download.
+PAGED = ("resolutions", "tasks")
+PAGE = 250  # rows per JSON answer unless ``limit`` says otherwise
 MAX_PAGE = 5000
 
 
@@ -74,7 +77,7 @@ def compute(
     """The report's answer: ``rows`` (one per cell, or per cell and assignee, per resolution,
     per conflict, with a total row where figures add up), plus what a report says beyond its
     rows. ``names``: cell id -> name, for each row's ``cell_name``; ``page``: the offset and
-    limit of the resolutions' rows."""
+    limit of a paged report's rows."""
     names = names or {}
     if name == "party_count":
         return {
@@ -86,23 +89,28 @@ def compute(
     if name == "resolutions":
         offset, limit = page
         rows, total = queries.resolutions(cells, period, names, members, offset, limit)
-        after = offset + len(rows)
-        return {
-            "rows": rows,
-            "total_rows": total,
-            "offset": offset,
-            "next_offset": after if after < total else None,
-        }
+        return _paged(rows, offset, offset + len(rows), total)
     if name == "residence":
         return {"rows": queries.residence(cells, names)}
     if name == "conflicts":
         rows = queries.conflicts(cells, names)
         return {"rows": rows, "total": len(rows), "cells": len({r["cell_id"] for r in rows})}
-    return {"rows": queries.tasks(cells, today, names)}
+    offset, limit = page
+    rows, total = queries.tasks(cells, today, names, offset, limit)
+    return _paged(rows, offset, offset + len(rows) - 1, total)  # the total row closes each page
+
+
+def _paged(rows: list[dict[str, Any]], offset: int, after: int, total: int) -> dict[str, Any]:
+    return {
+        "rows": rows,
+        "total_rows": total,
+        "offset": offset,
+        "next_offset": after if after < total else None,
+    }
 
 
 def _page(request: Request, fmt: str) -> tuple[int, int | None]:
-    """``offset`` and ``limit`` of the resolutions' rows: 250 per JSON answer by default,
+    """``offset`` and ``limit`` of the rows of a paged report: 250 per JSON answer by default,
     every row in a download."""
     try:
         offset = int(request.query_params.get("offset", "0"))
@@ -224,7 +232,7 @@ async def report(request: Request, principal: Principal) -> dict[str, Any] | Res
             today,
             tree.name,
             members == "1",
-            _page(request, fmt) if name == "resolutions" else (0, None),
+            _page(request, fmt) if name in PAGED else (0, None),
         )
         # A JSON answer stays within the reports' time targets; a download may hold every row
         # of a province (all its resolutions with their members: seconds), so it is built on a

@@ -338,12 +338,7 @@ const RENDERERS = {
       { key: "studied_current", label: t("studied"), numeric: true, render: (r) => `${formatNumber(r.studied_current)} / ${formatNumber(r.current)}` },
       { key: "studied_share", label: t("studied_share"), numeric: true, render: (r) => percent(r.studied_share) },
     ];
-    const parts = [table(t("resolutions"), columns, answer.rows)];
-    // A province holds tens of thousands: the page shows one page; the downloads hold them all.
-    if (answer.next_offset !== null && answer.next_offset !== undefined) {
-      parts.push(h("p", { class: "note" }, t("morePages", { shown: answer.rows.length, total: answer.total_rows })));
-    }
-    return parts;
+    return [table(t("resolutions"), columns, answer.rows), morePages(answer, answer.rows.length)];
   },
 
   residence(answer) {
@@ -360,6 +355,7 @@ const RENDERERS = {
         [cellColumn(), { key: "assignee", label: t("assignee"), render: (r) => r.assignee_name || r.assignee || "" }, ...statuses.map(num)],
         answer.rows,
       ),
+      morePages(answer, answer.rows.length - 1), // the total row closes every page
     ];
   },
 
@@ -431,6 +427,13 @@ async function fillReport(body, unitId, report) {
 }
 
 // ---- one cell's records (read only) ------------------------------------------------------------
+
+/** A province holds tens of thousands of resolutions or assignees: the page shows the first
+ * page of them (the totals count them all) and says so; the downloads hold every row. */
+function morePages(answer, shown) {
+  if (answer.next_offset === null || answer.next_offset === undefined) return null;
+  return h("p", { class: "note" }, t("morePages", { shown, total: answer.total_rows }));
+}
 
 /** A meeting's files: a photo of the handwritten minutes shows as a thumbnail that opens the
  * phone-sized copy; a PDF opens as sent. The browser fetches them with the session cookie, under
