@@ -408,6 +408,32 @@ def test_a_photo_of_handwritten_minutes_reaches_the_server_without_its_location(
          ["sync", {"server": server.http}]],
     )  # fmt: skip
     assert max(picture_size(page, "Ảnh deputy.jpg")) <= 320
+    # A photo of last month's minutes, never opened here: the app keeps its small copy as it
+    # arrives, so it shows after a reload with no network at all.
+    older = tmp_path / "bien-ban-10.jpg"
+    older.write_bytes(photos.photo("JPEG", 1200, 1600, orientation=1))
+    october = page.evaluate(
+        """cell => Object.entries(sotay.book.read(cell, "meetings").meetings)
+            .find(([, m]) => m.date === "2026-10-05")[0]""",
+        CELL,
+    )
+    (sent, _) = python_device(
+        server,
+        tmp_path,
+        [["add_attachment", {"cell_id": CELL, "meeting_id": october, "source": str(older)}],
+         ["sync", {"server": server.http}]],
+    )  # fmt: skip
+    kept = f"sotay.pictures.kept({json.dumps(CELL)}, {json.dumps(sent['sha256'])})"
+    wait_until(page, f"{kept}.then(b => b !== null)", 10)
+    secretary.set_offline(True)
+    try:
+        page.reload()
+        expect(page.get_by_role("heading", name="Sinh hoạt chi bộ")).to_be_visible(timeout=15_000)
+        expect(status(page)).to_contain_text("Ngoại tuyến")
+        page.get_by_role("button", name="2026-10-05").first.click()
+        assert max(picture_size(page, "Ảnh bien-ban-10.jpg")) <= 320
+    finally:
+        secretary.set_offline(False)
     page.close()
 
 

@@ -2,6 +2,7 @@
 
 import type { Api } from "../src/sdk/api.js"
 import type { Handbook } from "../src/sdk/handbook.js"
+import type { Pictures } from "../src/sdk/pictures.js"
 import type { DeviceKey } from "../src/sdk/identity.js"
 import type { SyncClient } from "../src/sdk/sync.js"
 import { SotayError } from "../src/rules/errors.js"
@@ -11,6 +12,7 @@ import { getLang, t } from "./i18n.js"
 export interface AppContext {
   api: Api
   book: Handbook
+  pictures: Pictures
   sync: SyncClient
   key: DeviceKey
   cellId: string | null

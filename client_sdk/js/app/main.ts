@@ -8,6 +8,8 @@ import { Repo } from "@automerge/automerge-repo/slim"
 import { IndexedDBStorageAdapter } from "@automerge/automerge-repo-storage-indexeddb"
 import { Api, type Enrolled } from "../src/sdk/api.js"
 import { Handbook } from "../src/sdk/handbook.js"
+import { Pictures } from "../src/sdk/pictures.js"
+import { meetings } from "../src/sdk/readers.js"
 import { DeviceKey } from "../src/sdk/identity.js"
 import { DeviceStore, type Refusal } from "../src/sdk/store.js"
 import { SyncClient } from "../src/sdk/sync.js"
@@ -121,9 +123,11 @@ async function boot(): Promise<void> {
       if (found.length) say(found.map(r => (getLang() === "vi" ? r.message_vi : r.message_en)).join(" · "), "error")
     },
   })
+  const pictures = new Pictures(store, api)
   const ctx: AppContext = {
     api,
     book,
+    pictures,
     sync,
     key,
     cellId: (await store.get<string>("cell_id")) ?? Object.keys(book.cells())[0] ?? null,
@@ -192,10 +196,23 @@ async function boot(): Promise<void> {
   })
   // The SDK's objects for a developer at the console (and for the browser tests): the same
   // checks run whoever calls them.
-  Object.assign(globalThis, { sotay: { book, sync, api } })
-  book.subscribe(() => void draw())
+  Object.assign(globalThis, { sotay: { book, sync, api, pictures } })
+  // Other phones' photos are kept while online, so the minutes can be looked at with no signal.
+  const keepPictures = () => {
+    const cellId = ctx.cellId
+    if (!navigator.onLine || !cellId || !book.cells()[cellId]?.meetings) return
+    try {
+      void pictures.keepAll(cellId, meetings(book.read(cellId, "meetings")))
+    } catch {
+      // the meetings document is not loaded yet: the next change calls again
+    }
+  }
+  book.subscribe(() => {
+    void draw()
+    keepPictures()
+  })
   addEventListener("online", () => {
-    void sync.start()
+    void sync.start().then(keepPictures)
     void draw()
   })
   addEventListener("offline", () => {
@@ -205,6 +222,7 @@ async function boot(): Promise<void> {
   await book.load().catch(() => undefined)
   await draw()
   if (navigator.onLine) await sync.start()
+  keepPictures()
   await draw()
 }
 

@@ -128,8 +128,8 @@ function detail(ctx: AppContext, cellId: string, m: Meeting, secretary: boolean)
  * every change, and a thumbnail must not be fetched each time. */
 const pictures = new Map<string, string>()
 
-/** A file of the meeting; a photo shows as a picture: from this phone's own copy when it was
- * taken here (offline too), else the server's small copy when online. */
+/** A file of the meeting; a photo shows as a picture: this phone's own copy when it was taken
+ * here, else the server's small copy, kept on the phone once fetched (offline too). */
 function attachmentItem(ctx: AppContext, cellId: string, a: Meeting["attachments"][number]): HTMLElement {
   const caption = h("span", {}, `${a.name} (${Math.ceil(a.size / 1024)} KB)`)
   if (!a.mime_type.startsWith("image/")) return h("li", {}, caption)
@@ -144,9 +144,9 @@ function attachmentItem(ctx: AppContext, cellId: string, a: Meeting["attachments
 }
 
 async function picture(ctx: AppContext, cellId: string, sha256: string): Promise<string | null> {
-  const own = await ctx.book.store.upload(sha256, cellId)
-  let blob: Blob | null = own ? new Blob([own.bytes as Uint8Array<ArrayBuffer>], { type: own.mimeType }) : null
-  if (blob === null && navigator.onLine) blob = await ctx.api.thumbnail(cellId, sha256).catch(() => null)
+  const blob = navigator.onLine
+    ? await ctx.pictures.get(cellId, sha256).catch(() => null)
+    : await ctx.pictures.kept(cellId, sha256)
   if (blob === null) return null
   const url = URL.createObjectURL(blob)
   pictures.set(sha256, url)

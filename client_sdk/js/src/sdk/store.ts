@@ -1,6 +1,7 @@
 /** The device's own IndexedDB database (the documents themselves live in automerge-repo's
  * IndexedDB storage): its key, who uses it, the cells it carries, writes waiting for the server,
- * refusals, attachment bytes to upload, and an unfinished reset. */
+ * refusals, attachment bytes to upload, the small copies of other phones' photos, and an
+ * unfinished reset. */
 
 export interface PendingOp {
   seq?: number
@@ -32,7 +33,14 @@ export interface Upload {
   state: "to_upload" | "uploaded" | "refused"
 }
 
-const STORES = ["meta", "pending", "refusals", "resets", "uploads"] as const
+/** A picture kept for showing offline: the server's small copy of a photo another phone took. */
+export interface KeptPicture {
+  sha256: string
+  mimeType: string
+  bytes: Uint8Array
+}
+
+const STORES = ["meta", "pending", "refusals", "resets", "uploads", "pictures"] as const
 type StoreName = (typeof STORES)[number]
 
 function done(request: IDBRequest): Promise<unknown> {
@@ -54,14 +62,18 @@ export class DeviceStore {
   private constructor(private readonly db: IDBDatabase) {}
 
   static async open(name = "sotay-device"): Promise<DeviceStore> {
-    const request = indexedDB.open(name, 1)
-    request.onupgradeneeded = () => {
+    // Version 2 added the kept pictures; a device of version 1 keeps everything it had.
+    const request = indexedDB.open(name, 2)
+    request.onupgradeneeded = event => {
       const db = request.result
-      db.createObjectStore("meta")
-      db.createObjectStore("pending", { keyPath: "seq", autoIncrement: true })
-      db.createObjectStore("refusals", { autoIncrement: true })
-      db.createObjectStore("resets", { keyPath: "documentId" })
-      db.createObjectStore("uploads", { keyPath: ["sha256", "cellId"] })
+      if (event.oldVersion < 1) {
+        db.createObjectStore("meta")
+        db.createObjectStore("pending", { keyPath: "seq", autoIncrement: true })
+        db.createObjectStore("refusals", { autoIncrement: true })
+        db.createObjectStore("resets", { keyPath: "documentId" })
+        db.createObjectStore("uploads", { keyPath: ["sha256", "cellId"] })
+      }
+      if (event.oldVersion < 2) db.createObjectStore("pictures", { keyPath: "sha256" })
     }
     return new DeviceStore((await done(request)) as IDBDatabase)
   }
@@ -151,6 +163,16 @@ export class DeviceStore {
   /** One file added on this device, whatever its upload state (the bytes stay here). */
   async upload(sha256: string, cellId: string): Promise<Upload | undefined> {
     return (await done(this.tx(["uploads"], "readonly").objectStore("uploads").get([sha256, cellId]))) as Upload | undefined
+  }
+
+  async putPicture(picture: KeptPicture): Promise<void> {
+    const tx = this.tx(["pictures"], "readwrite")
+    tx.objectStore("pictures").put(picture)
+    await finished(tx)
+  }
+
+  async picture(sha256: string): Promise<KeptPicture | undefined> {
+    return (await done(this.tx(["pictures"], "readonly").objectStore("pictures").get(sha256))) as KeptPicture | undefined
   }
 
   async uploads(): Promise<Upload[]> {
