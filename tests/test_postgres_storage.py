@@ -99,11 +99,14 @@ async def test_catching_up_never_misses_a_change(two: tuple[Storage, Storage]) -
     async def reader() -> None:
         nonlocal seq
         while True:
+            # Only a read that began after every append returned must see them all: a read
+            # already under way when the last one commits may answer without it.
+            finished = done.is_set()
             found = await b.documents.read_since(doc_id, seq)
             assert found is not None and found.snapshot is None
             seen.extend(found.changes)
             seq = found.seq
-            if done.is_set() and not found.changes:
+            if finished and not found.changes:
                 return
             await asyncio.sleep(0)
 
