@@ -143,12 +143,10 @@ def main(argv: list[str] | None = None, policy: Policy | None = None) -> None:
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(args_in)
     if args.database is not None:
-        from syncd.storage.opening import check_shared_database
-        from syncd.storage.postgres.database import check_url
+        from syncd.storage.opening import check_database
 
         try:
-            check_url(args.database)
-            check_shared_database(args.database)
+            check_database(args.database)
         except ValueError as exc:
             parser.error(str(exc))
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")

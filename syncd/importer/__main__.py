@@ -24,7 +24,7 @@ from syncd.importer import export as exporting
 from syncd.importer.reading import Sheets, read_file
 from syncd.importer.service import Importer
 from syncd.services.assembly import assemble
-from syncd.storage.opening import check_shared_database, open_database
+from syncd.storage.opening import check_database, open_database
 from syncd.storage.sqlite.lock import DataDirBusy, DataDirLock
 
 DATABASE_HELP = (
@@ -120,13 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.database is not None:
-        from syncd.storage.postgres.database import check_url
-
         try:
-            check_url(args.database)
-            if getattr(args, "portraits", None) is not None:
-                # Reference faces are sealed with the key every instance opens them with.
-                check_shared_database(args.database)
+            # Only portraits are sealed (as reference faces, with the instances' shared key).
+            check_database(args.database, seals_faces=getattr(args, "portraits", None) is not None)
         except ValueError as exc:
             parser.error(str(exc))
     try:

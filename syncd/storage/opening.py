@@ -27,6 +27,17 @@ def check_shared_database(database: str | None) -> None:
         )
 
 
+def check_database(database: str, seals_faces: bool = True) -> None:
+    """What ``--database`` must meet before anything is opened (``ValueError`` otherwise): a
+    PostgreSQL URL, and, for a process that seals face descriptors, the key every instance
+    shares."""
+    from syncd.storage.postgres.database import check_url  # only a PostgreSQL user needs psycopg
+
+    check_url(database)
+    if seals_faces:
+        check_shared_database(database)
+
+
 async def open_database(data_dir: Path, database: str | None) -> Storage:
     """SQLite in the data dir, or the shared PostgreSQL database."""
     if database is None:
