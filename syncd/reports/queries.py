@@ -13,6 +13,7 @@ bisected instead of every task visited (docs/reports.md, "Speed").
 
 from __future__ import annotations
 
+import sys
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -166,6 +167,11 @@ def meetings_held(
     return {"rows": rows, "no_meeting_this_month": silent, "month": this_month}
 
 
+def _rows_on_page(offset: int, limit: int | None) -> range:
+    """The row numbers a page holds (every row from ``offset`` with ``limit`` None)."""
+    return range(offset, sys.maxsize if limit is None else offset + limit)
+
+
 def resolutions(
     cells: Mapping[str, CellFacts],
     period: Period,
@@ -185,14 +191,14 @@ def resolutions(
     the rows asked for are built."""
     found = []
     total = 0
-    end = None if limit is None else offset + limit
+    page = _rows_on_page(offset, limit)
     for cell_id in sorted(cells):
         facts = cells[cell_id]
         meetings = facts.get("meetings") or {}
         listed = [r for r in meetings.get("resolutions", ()) if (r.get("date") or "")[:7] in period]
         first = total
         total += len(listed)
-        if not listed or total <= offset or (end is not None and first >= end):
+        if not listed or total <= page.start or first >= page.stop:
             continue
         roster = facts.get("roster") or {}
         current_names: Mapping[str, str] = roster.get("names", {})
@@ -204,7 +210,7 @@ def resolutions(
                 current_mask |= 1 << bit
         current = roster.get("current", 0)
         for index, r in enumerate(listed, start=first):
-            if index < offset or (end is not None and index >= end):
+            if index not in page:
                 continue
             mask = r.get("studied", 0)
             studied_current = (mask & current_mask).bit_count()
@@ -257,14 +263,14 @@ def tasks(
     for are built."""
     rows = []
     opened = started = overdue = done = 0
-    end = None if limit is None else offset + limit
+    page = _rows_on_page(offset, limit)
     index = 0
     for cell_id in sorted(cells):
         assignees = (cells[cell_id].get("tasks") or {}).get("assignees", {})
         if not assignees:
             continue
         # Only a cell with rows on the page needs its name and its people's names.
-        shown = (end is None or index < end) and index + len(assignees) > offset
+        shown = index < page.stop and index + len(assignees) > page.start
         head = _start(cell_id, names) if shown else {}
         # The assignee's name as the roster has it now (none for someone no longer a member).
         people = (cells[cell_id].get("roster") or {}).get("names", {}) if shown else {}
@@ -274,7 +280,7 @@ def tasks(
             started += per["in_progress"]
             overdue += late
             done += per["done"]
-            if shown and index >= offset and (end is None or index < end):
+            if index in page:
                 rows.append(
                     {
                         **head,
