@@ -7,6 +7,7 @@ import { field, h, select } from "../dom.js"
 import { code, t } from "../i18n.js"
 import { attempt, explain, isSecretary, saveOrCancel, writeForm, type AppContext } from "../context.js"
 import { cleanPhoto, textSplice } from "../photo.js"
+import { isPicture } from "../../src/sdk/pictures.js"
 import { studyPanel } from "./study.js"
 
 let openMeeting: string | null = null
@@ -126,18 +127,18 @@ function detail(ctx: AppContext, cellId: string, m: Meeting, secretary: boolean)
 
 /** Pictures already turned into object URLs this page's life: the screen is drawn again on
  * every change, and a thumbnail must not be fetched each time. */
-const pictures = new Map<string, string>()
+const objectUrls = new Map<string, string>()
 
 /** A file of the meeting; a photo shows as a picture: this phone's own copy when it was taken
  * here, else the server's small copy, kept on the phone once fetched (offline too). */
 function attachmentItem(ctx: AppContext, cellId: string, a: Meeting["attachments"][number]): HTMLElement {
   const caption = h("span", {}, `${a.name} (${Math.ceil(a.size / 1024)} KB)`)
-  if (!a.mime_type.startsWith("image/")) return h("li", {}, caption)
+  if (!isPicture(a)) return h("li", {}, caption)
   const img = h("img", { alt: `${t("photo_of")} ${a.name}`, hidden: true }) as HTMLImageElement
   const show = (url: string | null) => {
     if (url) (img.src = url), (img.hidden = false)
   }
-  const known = pictures.get(a.sha256)
+  const known = objectUrls.get(a.sha256)
   if (known) show(known)
   else void picture(ctx, cellId, a.sha256).then(show, () => undefined)
   return h("li", { class: "attachment" }, img, caption)
@@ -149,7 +150,7 @@ async function picture(ctx: AppContext, cellId: string, sha256: string): Promise
     : await ctx.pictures.kept(cellId, sha256)
   if (blob === null) return null
   const url = URL.createObjectURL(blob)
-  pictures.set(sha256, url)
+  objectUrls.set(sha256, url)
   return url
 }
 

@@ -29,7 +29,7 @@ function resolutions(ctx: AppContext, cellId: string, c: Conflict): HTMLElement 
         h(
           "button",
           { onclick: write("roster.resolve_duplicate", { keep_id: keep, other_id: pair[1 - i], action: "merge" }) },
-          `${t(i === 0 ? "merge_keep_first" : "merge_keep_second")}`,
+          t(i === 0 ? "merge_keep_first" : "merge_keep_second"),
         ),
       ),
     )

@@ -43,7 +43,8 @@ export class Api {
     readonly timeoutMs = 20_000,
   ) {}
 
-  private async call<T>(path: string, init: RequestInit = {}, auth = false): Promise<T> {
+  /** One bounded request; an answer that is not a success becomes the server's refusal. */
+  private async request(path: string, init: RequestInit = {}, auth = false): Promise<Response> {
     const headers = new Headers(init.headers)
     if (auth) headers.set("Authorization", `Bearer ${await this.currentToken()}`)
     let response: Response
@@ -53,7 +54,11 @@ export class Api {
       throw unreachable()
     }
     if (!response.ok) throw await refusal(response)
-    return (await response.json()) as T
+    return response
+  }
+
+  private async call<T>(path: string, init: RequestInit = {}, auth = false): Promise<T> {
+    return (await (await this.request(path, init, auth)).json()) as T
   }
 
   private key: { deviceId: string; key: DeviceKey } | null = null
@@ -119,12 +124,7 @@ export class Api {
   /** A picture's small copy (longest edge 320 px, location removed) from the server, for a
    * list on a phone: the original may be megabytes over a slow link. */
   async thumbnail(cellId: string, sha256: string): Promise<Blob> {
-    const url = `${this.base}/api/cells/${encodeURIComponent(cellId)}/blobs/${sha256}?variant=thumbnail`
-    const headers = { Authorization: `Bearer ${await this.currentToken()}` }
-    const response = await fetch(url, { headers, cache: "no-store", signal: AbortSignal.timeout(this.timeoutMs) }).catch(() => null)
-    if (response === null) throw unreachable()
-    if (!response.ok) throw await refusal(response)
-    return await response.blob()
+    return await (await this.request(`/api/cells/${encodeURIComponent(cellId)}/blobs/${sha256}?variant=thumbnail`, {}, true)).blob()
   }
 
   /** Send an attachment's bytes (resumable: HEAD says how much the server has). */

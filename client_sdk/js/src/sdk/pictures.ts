@@ -7,8 +7,15 @@ import type { Api } from "./api.js"
 import type { DeviceStore } from "./store.js"
 import type { Meeting } from "./readers.js"
 
+/** Whether an attachment is shown as a picture (a PDF is listed by name). */
+export function isPicture(attachment: { mime_type: string }): boolean {
+  return attachment.mime_type.startsWith("image/")
+}
+
 export class Pictures {
   private keeping = false
+  // Photos known to be on this device: each change runs keepAll, which then reads nothing again.
+  private readonly here = new Set<string>()
 
   constructor(
     private readonly store: DeviceStore,
@@ -17,18 +24,21 @@ export class Pictures {
 
   /** The photo's bytes if this device has them (its own, or a kept copy); null otherwise. */
   async kept(cellId: string, sha256: string): Promise<Blob | null> {
-    const own = await this.store.upload(sha256, cellId)
-    if (own) return new Blob([own.bytes as Uint8Array<ArrayBuffer>], { type: own.mimeType })
-    const copy = await this.store.picture(sha256)
-    return copy ? new Blob([copy.bytes as Uint8Array<ArrayBuffer>], { type: copy.mimeType }) : null
+    const found = (await this.store.upload(sha256, cellId)) ?? (await this.store.picture(sha256))
+    if (found === undefined) return null
+    this.here.add(sha256)
+    return new Blob([found.bytes as Uint8Array<ArrayBuffer>], { type: found.mimeType })
   }
 
   /** The photo, fetching and keeping the server's small copy when this device has none. */
-  async get(cellId: string, sha256: string): Promise<Blob | null> {
-    const found = await this.kept(cellId, sha256)
-    if (found) return found
+  async get(cellId: string, sha256: string): Promise<Blob> {
+    return (await this.kept(cellId, sha256)) ?? (await this.fetchCopy(cellId, sha256))
+  }
+
+  private async fetchCopy(cellId: string, sha256: string): Promise<Blob> {
     const blob = await this.api.thumbnail(cellId, sha256)
     await this.store.putPicture({ sha256, mimeType: blob.type || "image/jpeg", bytes: new Uint8Array(await blob.arrayBuffer()) })
+    this.here.add(sha256)
     return blob
   }
 
@@ -42,8 +52,8 @@ export class Pictures {
     try {
       for (const m of meetings) {
         for (const a of m.attachments) {
-          if (!a.mime_type.startsWith("image/") || (await this.kept(cellId, a.sha256))) continue
-          await this.get(cellId, a.sha256)
+          if (!isPicture(a) || this.here.has(a.sha256) || (await this.kept(cellId, a.sha256))) continue
+          await this.fetchCopy(cellId, a.sha256)
           fetched += 1
         }
       }

@@ -426,14 +426,14 @@ async function fillReport(body, unitId, report) {
   }
 }
 
-// ---- one cell's records (read only) ------------------------------------------------------------
-
 /** A province holds tens of thousands of resolutions or assignees: the page shows the first
  * page of them (the totals count them all) and says so; the downloads hold every row. */
 function morePages(answer, shown) {
   if (answer.next_offset === null || answer.next_offset === undefined) return null;
   return h("p", { class: "note" }, t("morePages", { shown, total: answer.total_rows }));
 }
+
+// ---- one cell's records (read only) ------------------------------------------------------------
 
 /** A meeting's files: a photo of the handwritten minutes shows as a thumbnail that opens the
  * phone-sized copy; a PDF opens as sent. The browser fetches them with the session cookie, under
