@@ -419,19 +419,9 @@ async def test_a_device_that_synced_through_a_is_fresh_in_the_report_asked_of_b(
     a, b = pair
     cell_id = _first_cell(a)["unit_id"]
     identity = a.device("cell_deputy", cell_id)
-    documents = a.get_json(f"/api/cells/{cell_id}", a.token("cell_deputy", cell_id))
     started = datetime.now(UTC).replace(microsecond=0)
-    out = await asyncio.to_thread(
-        run_device,
-        tmp_path / "deputy.sqlite3",
-        identity["member_id"],
-        [
-            ["add_cell", {"cell_id": cell_id, "documents": documents["documents"]}],
-            ["sync", {"server": a.http}],
-        ],
-        identity=identity,
-    )
-    assert out[-1]["synced"] is True, out[-1]
+    # The deputy's phone takes the cell's documents and syncs them through A (asserted there).
+    await asyncio.to_thread(a.phone, tmp_path / "deputy.sqlite3", "cell_deputy", cell_id)
 
     def seen_by_b() -> datetime | None:
         report = b.get_json("/api/reports/freshness?unit=d-dv", b.token("district_official"))

@@ -23,6 +23,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from client_sdk.identity import http_json
+from tests.browser.pictures import picture_size
 from tests.harness import face_images as fi
 from tests.harness import photos
 from tests.harness.device_process import run_device
@@ -435,18 +436,6 @@ def test_a_photo_of_handwritten_minutes_reaches_the_server_without_its_location(
     finally:
         secretary.set_offline(False)
     page.close()
-
-
-def picture_size(page: Page, name: str) -> list[int]:
-    """The natural size of the picture named ``name`` once it has loaded (10 s at most)."""
-    picture = page.get_by_role("img", name=name)
-    expect(picture).to_be_visible(timeout=10_000)
-    loaded = "i => i.complete && i.naturalWidth > 0 && [i.naturalWidth, i.naturalHeight]"
-    deadline = time.monotonic() + 10
-    while not (size := picture.evaluate(loaded)):
-        assert time.monotonic() < deadline, f"{name} did not load"
-        page.wait_for_timeout(100)
-    return list(size)
 
 
 def test_a_duplicate_from_another_phone_is_shown_in_words_and_settled_from_the_page(

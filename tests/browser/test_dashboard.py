@@ -22,6 +22,7 @@ from openpyxl import load_workbook
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from client_sdk.identity import web_sign_in_code
+from tests.browser.pictures import picture_size
 from tests.harness import photos
 from tests.harness.device_process import run_device
 from tests.harness.server_process import ServerProcess
@@ -236,13 +237,7 @@ def test_a_photo_of_the_minutes_shows_in_the_drill_down_and_to_no_other_district
     sha = out[0]["sha256"]
     page.goto(f"{server.http}/dashboard/#/cell/{CELL}/meetings")
     expect(page.get_by_role("heading", name=f"{CELL_NAME} — Sinh hoạt chi bộ")).to_be_visible()
-    thumb = page.get_by_role("img", name="Ảnh bien-ban.jpg")
-    expect(thumb).to_be_visible()
-    loaded = "i => i.complete && i.naturalWidth > 0 && [i.naturalWidth, i.naturalHeight]"
-    deadline = time.monotonic() + 10
-    while not (size := thumb.evaluate(loaded)):
-        assert time.monotonic() < deadline, "the thumbnail did not load"
-        page.wait_for_timeout(100)
+    size = picture_size(page, "Ảnh bien-ban.jpg")
     assert max(size) <= 320, f"the thumbnail is {size}: a phone-sized page should not load more"
     href = page.get_by_role("link", name="bien-ban.jpg").get_attribute("href")
     shown = page.context.request.get(server.http + str(href))
